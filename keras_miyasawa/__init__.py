@@ -1,0 +1,27 @@
+"""keras-miyasawa: bias-free denoisers and the priors implicit in them.
+
+Miyasawa (1961): for y = x + e, e ~ N(0, sigma^2 I), the least-squares
+denoiser is x_hat(y) = y + sigma^2 * grad log p(y).
+"""
+
+from keras_miyasawa import layers
+from keras_miyasawa import models
+from keras_miyasawa import priors
+from keras_miyasawa.miyasawa import denoise_from_score
+from keras_miyasawa.miyasawa import energy_gradient
+from keras_miyasawa.miyasawa import estimate_noise_level
+from keras_miyasawa.miyasawa import extract_score_function
+from keras_miyasawa.miyasawa import score
+from keras_miyasawa.version import __version__
+
+__all__ = [
+    "__version__",
+    "denoise_from_score",
+    "energy_gradient",
+    "estimate_noise_level",
+    "extract_score_function",
+    "layers",
+    "models",
+    "priors",
+    "score",
+]
