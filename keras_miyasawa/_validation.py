@@ -45,7 +45,9 @@ def check_images(value, name="y", channels=None, rank=4):
             f"with shape {shape}"
         )
     if shape and shape[0] == 0:
-        raise ValueError(f"{name} is an empty batch. Received: {name} with shape {shape}")
+        raise ValueError(
+            f"{name} is an empty batch. Received: {name} with shape {shape}"
+        )
     return shape
 
 
@@ -87,5 +89,7 @@ def check_positive_float(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number. Received: {name}={value!r}")
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and positive. Received: {name}={value!r}")
+        raise ValueError(
+            f"{name} must be finite and positive. Received: {name}={value!r}"
+        )
     return float(value)

@@ -57,7 +57,9 @@ def apply_explicit_padding(inputs, padding):
     if isinstance(padding, str):
         return inputs, padding
     if padding:
-        inputs = ops.pad(inputs, [[0, 0], [padding, padding], [padding, padding], [0, 0]])
+        inputs = ops.pad(
+            inputs, [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+        )
     return inputs, "valid"
 
 
@@ -87,7 +89,9 @@ def conv_output_shape(input_shape, filters, kernel_size, strides, padding, dilat
     return (input_shape[0], h, w, filters)
 
 
-def transpose_output_shape(input_shape, filters, kernel_size, strides, padding, dilation):
+def transpose_output_shape(
+    input_shape, filters, kernel_size, strides, padding, dilation
+):
     h, w = (
         _transpose_length(n, k, s, padding, d)
         for n, k, s, d in zip(input_shape[1:3], kernel_size, strides, dilation)

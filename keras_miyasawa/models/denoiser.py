@@ -15,6 +15,12 @@ class Denoiser(keras.Model):
     `uint8` image, a wrong rank or a wrong channel count is a clear error.
     """
 
+    def __init__(self, inputs, outputs, dtype=None, **kwargs):
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        if dtype is not None:
+            # Functional models ignore `dtype`; keep the policy given to the layers.
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
     def __call__(self, *args, **kwargs):
         if args:
             _validation.check_images(args[0], "inputs", channels=self.channels)

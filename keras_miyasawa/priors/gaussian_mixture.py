@@ -16,7 +16,8 @@ class GaussianMixture(prior.Prior):
         weights: `(K,)` non-negative mixture weights (normalized here).
         means: `(K, *event_shape)` component means.
         covariances: `(K, d, d)` matrices, `(K, d)` diagonals, `(K,)` isotropic
-            variances, or one scalar variance shared by all components.
+            variances, one scalar variance shared by all components, or a list
+            of K entries each a matrix, a diagonal or a scalar.
 
     Example:
 
@@ -49,13 +50,15 @@ class GaussianMixture(prior.Prior):
         self.weights = weights / weights.sum()
         self.means = means.reshape(weights.size, self.dim)
         self.covariances = covariances
-        covs = np.asarray(covariances, dtype="float64")
-        if covs.ndim == 0:
-            covs = np.full((weights.size,), float(covs))
-        if covs.shape[0] != weights.size:
+        if isinstance(covariances, (list, tuple)):
+            covs = list(covariances)  # may mix matrices, diagonals and scalars
+        else:
+            covs = np.asarray(covariances, dtype="float64")
+            covs = [covs] * weights.size if covs.ndim == 0 else list(covs)
+        if len(covs) != weights.size:
             raise ValueError(
                 f"covariances must have one entry per component ({weights.size}). "
-                f"Received: covariances with shape {covs.shape}"
+                f"Received: {len(covs)} entries"
             )
         factors = [
             prior.eigen_factor(c, self.dim, f"covariances[{k}]")

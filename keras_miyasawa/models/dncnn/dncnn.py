@@ -74,7 +74,9 @@ class DnCNN(Denoiser):
                 x, filters, kernel_size, bias_free, f"hidden_conv_{i}", dtype=dtype
             )
             if batch_norm:
-                x = _blocks.apply_batch_norm(x, bias_free, f"hidden_bn_{i}", dtype=dtype)
+                x = _blocks.apply_batch_norm(
+                    x, bias_free, f"hidden_bn_{i}", dtype=dtype
+                )
             x = _blocks.apply_relu(x, f"hidden_relu_{i}", dtype=dtype)
         out = _blocks.apply_conv(
             x, channels, kernel_size, bias_free, "output_conv", dtype=dtype

@@ -25,7 +25,12 @@ class PadToMultiple(keras.layers.Layer):
         def padded(n):
             return None if n is None else n + (-n) % self.multiple
 
-        return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
+        return (
+            input_shape[0],
+            padded(input_shape[1]),
+            padded(input_shape[2]),
+            input_shape[3],
+        )
 
     def get_config(self):
         config = super().get_config()
