@@ -5,6 +5,7 @@ denoiser is x_hat(y) = y + sigma^2 * grad log p(y).
 """
 
 from keras_miyasawa import layers
+from keras_miyasawa import metrics
 from keras_miyasawa import models
 from keras_miyasawa import priors
 from keras_miyasawa.miyasawa import denoise_from_score
@@ -21,6 +22,7 @@ __all__ = [
     "estimate_noise_level",
     "extract_score_function",
     "layers",
+    "metrics",
     "models",
     "priors",
     "score",

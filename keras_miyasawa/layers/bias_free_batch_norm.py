@@ -41,7 +41,7 @@ class BiasFreeBatchNorm(keras.layers.Layer):
     >>> bn = km.layers.BiasFreeBatchNorm()
     >>> y = np.random.default_rng(0).normal(size=(4, 8, 8, 3)).astype("float32")
     >>> bn(y, training=True).shape
-    (4, 8, 8, 3)
+    TensorShape([4, 8, 8, 3])
 
     Reference:
         Mohan, Kadkhodaie, Simoncelli, Fernandez-Granda. "Robust and

@@ -40,7 +40,7 @@ class BiasFreeConv2D(keras.layers.Layer):
     >>> import keras_miyasawa as km
     >>> layer = km.layers.BiasFreeConv2D(8, 3)
     >>> layer(np.ones((2, 16, 16, 1), "float32")).shape
-    (2, 16, 16, 8)
+    TensorShape([2, 16, 16, 8])
     """
 
     def __init__(

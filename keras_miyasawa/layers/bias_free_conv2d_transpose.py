@@ -36,7 +36,7 @@ class BiasFreeConv2DTranspose(keras.layers.Layer):
     >>> import keras_miyasawa as km
     >>> layer = km.layers.BiasFreeConv2DTranspose(4, 4, strides=2)
     >>> layer(np.ones((1, 8, 8, 2), "float32")).shape
-    (1, 16, 16, 4)
+    TensorShape([1, 16, 16, 4])
     """
 
     def __init__(

@@ -1,0 +1,4 @@
+from keras_miyasawa.metrics.psnr import PSNR
+from keras_miyasawa.metrics.psnr import psnr
+
+__all__ = ["PSNR", "psnr"]
