@@ -132,8 +132,12 @@ def main(argv=None):
         ),
         (score_field, "score  (x_hat - y) / sigma^2"),
     ]
+    score_limit = float(np.percentile(np.abs(score_field), 99))
     for ax, (img, title) in zip(axes, panels):
-        ax.imshow(img[0, ..., 0], cmap="gray" if "score" not in title else "RdBu")
+        if "score" in title:
+            ax.imshow(img[0, ..., 0], cmap="RdBu", vmin=-score_limit, vmax=score_limit)
+        else:
+            ax.imshow(img[0, ..., 0], cmap="gray", vmin=0, vmax=1)
         ax.set_title(title)
         ax.axis("off")
     fig.tight_layout()
