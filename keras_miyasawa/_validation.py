@@ -58,7 +58,7 @@ def check_sigma(sigma, name="sigma"):
     """
     try:
         values = np.asarray(sigma, dtype="float64")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, NotImplementedError):  # symbolic tensors
         return sigma
     if values.dtype == object:
         return sigma
