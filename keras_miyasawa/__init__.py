@@ -4,10 +4,14 @@ Miyasawa (1961): for y = x + e, e ~ N(0, sigma^2 I), the least-squares
 denoiser is x_hat(y) = y + sigma^2 * grad log p(y).
 """
 
+from keras_miyasawa import analysis
+from keras_miyasawa import callbacks
+from keras_miyasawa import data
 from keras_miyasawa import layers
 from keras_miyasawa import metrics
 from keras_miyasawa import models
 from keras_miyasawa import priors
+from keras_miyasawa import training
 from keras_miyasawa.miyasawa import denoise_from_score
 from keras_miyasawa.miyasawa import energy_gradient
 from keras_miyasawa.miyasawa import estimate_noise_level
@@ -17,6 +21,9 @@ from keras_miyasawa.version import __version__
 
 __all__ = [
     "__version__",
+    "analysis",
+    "callbacks",
+    "data",
     "denoise_from_score",
     "energy_gradient",
     "estimate_noise_level",
@@ -26,4 +33,5 @@ __all__ = [
     "models",
     "priors",
     "score",
+    "training",
 ]

@@ -1,0 +1,4 @@
+from keras_miyasawa.data.denoising_dataset import check_sigma_range
+from keras_miyasawa.data.denoising_dataset import denoising_dataset
+
+__all__ = ["check_sigma_range", "denoising_dataset"]
