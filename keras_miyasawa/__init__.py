@@ -10,6 +10,7 @@ from keras_miyasawa import data
 from keras_miyasawa import layers
 from keras_miyasawa import metrics
 from keras_miyasawa import models
+from keras_miyasawa import presets
 from keras_miyasawa import priors
 from keras_miyasawa import training
 from keras_miyasawa.miyasawa import denoise_from_score
@@ -17,6 +18,8 @@ from keras_miyasawa.miyasawa import energy_gradient
 from keras_miyasawa.miyasawa import estimate_noise_level
 from keras_miyasawa.miyasawa import extract_score_function
 from keras_miyasawa.miyasawa import score
+from keras_miyasawa.presets import from_preset
+from keras_miyasawa.presets import list_presets
 from keras_miyasawa.version import __version__
 
 __all__ = [
@@ -28,9 +31,12 @@ __all__ = [
     "energy_gradient",
     "estimate_noise_level",
     "extract_score_function",
+    "from_preset",
     "layers",
+    "list_presets",
     "metrics",
     "models",
+    "presets",
     "priors",
     "score",
     "training",

@@ -41,3 +41,68 @@ class Denoiser(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    @classmethod
+    def from_preset(cls, preset):
+        """Loads a pretrained denoiser of this class from a preset.
+
+        Args:
+            preset: a name from `keras_miyasawa.list_presets()` or a preset
+                folder written by `save_to_preset`.
+
+        Returns:
+            An instance of this class (or a subclass) with the preset weights.
+
+        Raises:
+            keras_miyasawa.presets.PresetError: unknown preset, incomplete
+                folder, or a preset of another class (a UNet preset loaded
+                with `DnCNN.from_preset`).
+            keras_miyasawa.presets.IntegrityError: corrupted weights.
+
+        Example:
+
+        >>> import keras_miyasawa as km
+        >>> model = km.models.DnCNN.from_preset(
+        ...     "mohan2020_dncnn_bias_free_0-55"
+        ... )  # doctest: +SKIP
+        """
+        from keras_miyasawa.presets import registry
+
+        return registry.from_preset(preset, expected_class=cls)
+
+    def save_to_preset(self, preset_dir, metadata=None, overwrite=False):
+        """Saves the model as a preset folder that `from_preset` loads.
+
+        The folder holds `config.json`, `model.weights.h5`, `metadata.json`
+        (with the sha256 of the weights) and a `README.md` model card; it is
+        written under a temporary name and renamed when complete.
+
+        Args:
+            preset_dir: the folder to create.
+            metadata: optional dict of descriptive fields for `metadata.json`
+                and the model card, e.g. `training_data`,
+                `training_noise_range` (in [0, 1] units), `set12_psnr`
+                (`{"15": dB, "25": dB, "50": dB}`), `training_command`.
+            overwrite: replace an existing preset folder. Defaults to `False`.
+
+        Returns:
+            `preset_dir` as a `pathlib.Path`.
+
+        Raises:
+            FileExistsError: if `preset_dir` is not empty and `overwrite` is
+                `False`.
+
+        Example:
+
+        >>> import tempfile
+        >>> import keras_miyasawa as km
+        >>> model = km.models.DnCNN(depth=3, filters=8)
+        >>> preset_dir = model.save_to_preset(tempfile.mkdtemp() + "/tiny_dncnn")
+        >>> km.models.DnCNN.from_preset(preset_dir).depth
+        3
+        """
+        from keras_miyasawa.presets import preset_io
+
+        return preset_io.save_to_preset(
+            self, preset_dir, metadata=metadata, overwrite=overwrite
+        )
