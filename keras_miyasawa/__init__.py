@@ -10,8 +10,10 @@ from keras_miyasawa import data
 from keras_miyasawa import layers
 from keras_miyasawa import metrics
 from keras_miyasawa import models
+from keras_miyasawa import operators
 from keras_miyasawa import presets
 from keras_miyasawa import priors
+from keras_miyasawa import samplers
 from keras_miyasawa import training
 from keras_miyasawa.miyasawa import denoise_from_score
 from keras_miyasawa.miyasawa import energy_gradient
@@ -36,8 +38,10 @@ __all__ = [
     "list_presets",
     "metrics",
     "models",
+    "operators",
     "presets",
     "priors",
+    "samplers",
     "score",
     "training",
 ]

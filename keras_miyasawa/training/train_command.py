@@ -70,6 +70,11 @@ def add_parser(subparsers):
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--initial-weights",
+        help="a preset name or folder of the same architecture to start from "
+        "(fine-tuning)",
+    )
+    parser.add_argument(
         "--validation-data",
         help="optional folder of images; center crops of the first few feed "
         "the Miyasawa statistics logged each epoch",
@@ -165,6 +170,7 @@ def run(args):
         steps_per_epoch=args.steps,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
+        initial_weights=args.initial_weights,
         seed=args.seed,
         strategy=strategy,
         validation_data=validation,

@@ -16,6 +16,7 @@ from keras_miyasawa import models
 from keras_miyasawa.callbacks import MiyasawaMonitor
 from keras_miyasawa.data import denoising_dataset
 from keras_miyasawa.data.denoising_dataset import check_sigma_range
+from keras_miyasawa.presets import from_preset
 
 ARCHITECTURES = {"dncnn": models.DnCNN, "unet": models.UNet}
 BACKUP_DIR = "backup"
@@ -70,6 +71,7 @@ def train_denoiser(
     epochs=10,
     learning_rate=1e-3,
     seed=0,
+    initial_weights=None,
     strategy=None,
     validation_data=None,
     monitor_kwargs=None,
@@ -114,6 +116,9 @@ def train_denoiser(
         learning_rate: float, the initial Adam learning rate. Defaults to
             `1e-3`.
         seed: int, seeds the initial weights and the data. Defaults to `0`.
+        initial_weights: optional preset name or folder to start from
+            (fine-tuning); it must hold the same architecture. Defaults to
+            `None` (random initialization).
         strategy: optional `tf.distribute.Strategy`.
         validation_data: optional clean images `(n, h, w, c)` for a
             `MiyasawaMonitor`.
@@ -155,6 +160,8 @@ def train_denoiser(
             learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.01
         )
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+        if initial_weights is not None:
+            _load_initial_weights(model, initial_weights)
 
     # Resume: restart the deterministic pipeline at the first batch not trained on.
     start_step = completed_epochs(work_dir) * steps_per_epoch
@@ -189,6 +196,22 @@ def train_denoiser(
         verbose=verbose,
     )
     return model, history
+
+
+def _load_initial_weights(model, initial_weights):
+    source = from_preset(initial_weights)
+    shapes = [tuple(w.shape) for w in model.weights]
+    if (
+        type(source) is not type(model)
+        or [tuple(w.shape) for w in source.weights] != shapes
+    ):
+        raise ValueError(
+            "initial_weights must hold the architecture being trained "
+            f"({type(model).__name__} with {model.count_params()} parameters). "
+            f"Received: initial_weights={str(initial_weights)!r}, a "
+            f"{type(source).__name__} with {source.count_params()} parameters"
+        )
+    model.set_weights(source.get_weights())
 
 
 class _null_scope:

@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 import keras_miyasawa as km
-import keras_miyasawa.training  # noqa: F401  (km.training until exported)
 from keras_miyasawa.training import train_command
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,3 +115,29 @@ def test_train_command_sigma_range_is_in_0_255_units(capsys):
 def test_build_denoiser_rejects_unknown_arch():
     with pytest.raises(ValueError, match="arch='resnet'"):
         km.training.build_denoiser("resnet")
+
+
+def test_fine_tuning_starts_from_initial_weights(tmp_path):
+    source = km.models.DnCNN(depth=3, filters=4)
+    source.save_to_preset(tmp_path / "source")
+    images = np.random.default_rng(0).uniform(size=(4, 24, 24, 1))
+    kwargs = dict(patch_size=16, batch_size=4, steps_per_epoch=1, epochs=1, verbose=0)
+    model, _ = km.training.train_denoiser(
+        images,
+        tmp_path / "work",
+        model_kwargs={"depth": 3, "filters": 4},
+        learning_rate=1e-9,  # one negligible step: the weights stay the source's
+        initial_weights=str(tmp_path / "source"),
+        **kwargs,
+    )
+    # Trainable weights only: the batch-norm moving variances follow the data.
+    for trained, original in zip(model.trainable_weights, source.trainable_weights):
+        np.testing.assert_allclose(trained.numpy(), original.numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="initial_weights"):
+        km.training.train_denoiser(
+            images,
+            tmp_path / "work2",
+            model_kwargs={"depth": 4, "filters": 4},
+            initial_weights=str(tmp_path / "source"),
+            **kwargs,
+        )
