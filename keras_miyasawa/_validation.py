@@ -4,6 +4,7 @@ import math
 
 import keras
 import numpy as np
+from keras import ops
 
 
 def _dtype_of(value):
@@ -69,6 +70,14 @@ def check_sigma(sigma, name="sigma"):
     if not np.all(values > 0):
         raise ValueError(f"{name} must be positive. Received: {name}={sigma!r}")
     return sigma
+
+
+def sigma_tensor(sigma, dtype):
+    """sigma as a tensor of `dtype`, without a float32 detour for Python floats."""
+    if ops.is_tensor(sigma):
+        return ops.cast(sigma, dtype)
+    dtype = keras.backend.standardize_dtype(dtype)
+    return ops.convert_to_tensor(np.asarray(sigma, dtype=dtype))
 
 
 def check_choice(value, name, choices):

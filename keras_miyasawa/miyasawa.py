@@ -58,7 +58,7 @@ def as_denoise_fn(denoiser):
 def _sigma_like(sigma, y):
     """sigma as a tensor broadcastable against `y` (scalar or one per example)."""
     _validation.check_sigma(sigma)
-    sigma = ops.cast(ops.convert_to_tensor(sigma), y.dtype)
+    sigma = _validation.sigma_tensor(sigma, y.dtype)
     if len(sigma.shape) == 1:
         sigma = ops.reshape(sigma, (-1,) + (1,) * (len(y.shape) - 1))
     elif len(sigma.shape) > 1:

@@ -89,7 +89,7 @@ class Prior:
     def _broadcast_sigma_sq(sigma, y):
         """sigma^2 as a scalar or shaped `(batch, 1, ..., 1)` to broadcast with y."""
         _validation.check_sigma(sigma)
-        sigma = ops.cast(ops.convert_to_tensor(sigma), y.dtype)
+        sigma = _validation.sigma_tensor(sigma, y.dtype)
         if len(sigma.shape) == 0:
             return sigma * sigma
         if len(sigma.shape) != 1:

@@ -190,3 +190,9 @@ def test_bad_construction(build, match):
 def test_bad_calls(call, error, match):
     with pytest.raises(error, match=match):
         call(_mixture(2))
+
+
+def test_python_float_sigma_keeps_float64_precision():
+    prior = priors.Gaussian(np.zeros(1), 1.0)
+    denoised = float(np.asarray(prior.denoise(np.array([[1.0]]), 0.3))[0, 0])
+    assert abs(denoised - 1.0 / 1.09) < 1e-14
