@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: test demo lint format clean
+.PHONY: test demo bench lint format clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ test: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(PY) -m keras_miyasawa.demo
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench.py
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check keras_miyasawa tests
