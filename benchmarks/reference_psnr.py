@@ -21,40 +21,31 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "set12"
 DEFAULT_SIGMAS = (15, 25, 50)
 
 
+def _library():
+    try:
+        import keras_miyasawa as km
+    except ImportError:  # run from a checkout without `pip install -e .`
+        sys.path.insert(0, str(ROOT))
+        import keras_miyasawa as km
+    return km
+
+
 def load_set12(data_dir=DEFAULT_DATA):
     """Returns the Set12 images as a list of float32 (1, H, W, 1) arrays in [0, 1]."""
-    import tensorflow as tf
-
-    paths = sorted(Path(data_dir).glob("*.png"))
-    if not paths:
-        raise FileNotFoundError(f"No PNG images in data_dir={str(data_dir)!r}")
-    images = []
-    for path in paths:
-        image = tf.io.decode_png(tf.io.read_file(str(path)), channels=1).numpy()
-        images.append((image.astype("float32") / 255.0)[None])
-    return images
+    return _library().evaluation.load_images(data_dir, channels=1, name="data_dir")
 
 
 def psnr_table(model, images, sigmas=DEFAULT_SIGMAS, seed=0):
     """Mean PSNR (dB) of `model` over `images` for each sigma (0-255 units)."""
-    table = {}
-    for sigma in sigmas:
-        rng = np.random.default_rng([seed, int(sigma)])
-        values = []
-        for x in images:
-            y = x + rng.standard_normal(x.shape).astype("float32") * (sigma / 255.0)
-            x_hat = np.clip(np.asarray(model(y, training=False)), 0.0, 1.0)
-            mse = np.mean((x_hat.astype("float64") - x) ** 2)
-            values.append(10.0 * np.log10(1.0 / mse))
-        table[int(sigma)] = float(np.mean(values))
-    return table
+    table = _library().evaluation.evaluate_denoiser(
+        model, images, sigmas, seed=seed, ssim=False
+    )
+    return {sigma: row["psnr"] for sigma, row in table.items()}
 
 
 def main(argv=None):
@@ -77,12 +68,7 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the results as JSON ('-': stdout)")
     args = parser.parse_args(argv)
 
-    try:
-        import keras_miyasawa as km
-    except ImportError:  # run from a checkout without `pip install -e .`
-        sys.path.insert(0, str(ROOT))
-        import keras_miyasawa as km
-
+    km = _library()
     presets = args.preset or ["mohan2020_dncnn_bias_free_0-55"]
     if "all" in presets:
         presets = km.list_presets()

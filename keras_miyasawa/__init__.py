@@ -7,13 +7,17 @@ denoiser is x_hat(y) = y + sigma^2 * grad log p(y).
 from keras_miyasawa import analysis
 from keras_miyasawa import callbacks
 from keras_miyasawa import data
+from keras_miyasawa import evaluation
+from keras_miyasawa import image_io
 from keras_miyasawa import layers
 from keras_miyasawa import metrics
 from keras_miyasawa import models
 from keras_miyasawa import operators
+from keras_miyasawa import plot
 from keras_miyasawa import presets
 from keras_miyasawa import priors
 from keras_miyasawa import samplers
+from keras_miyasawa import tiling
 from keras_miyasawa import training
 from keras_miyasawa.miyasawa import denoise_from_score
 from keras_miyasawa.miyasawa import energy_gradient
@@ -32,16 +36,20 @@ __all__ = [
     "denoise_from_score",
     "energy_gradient",
     "estimate_noise_level",
+    "evaluation",
     "extract_score_function",
     "from_preset",
+    "image_io",
     "layers",
     "list_presets",
     "metrics",
     "models",
     "operators",
+    "plot",
     "presets",
     "priors",
     "samplers",
     "score",
+    "tiling",
     "training",
 ]

@@ -4,6 +4,10 @@
     keras-miyasawa presets show NAME [--json]
     keras-miyasawa presets import PATH --out DIR [--overwrite]
     keras-miyasawa train --data SRC --arch dncnn|unet --out DIR [...]
+    keras-miyasawa denoise INPUT OUTPUT [--preset P] [--add-noise SIGMA] [--tile N]
+    keras-miyasawa evaluate --data DIR [--preset P] [--sigma 15,25,50] [--json]
+    keras-miyasawa sample OUTPUT [--preset P] [--size HxW] [--num N] [...]
+    keras-miyasawa solve OPERATOR INPUT OUTPUT [--preset P] [...]
 
 Noise levels on the command line are in 0-255 units (`--sigma 25` is 25/255
 on [0, 1] images), as papers state them. Errors are reported as one line on
@@ -15,12 +19,20 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+
+from keras_miyasawa import evaluation
+from keras_miyasawa import image_io
 from keras_miyasawa import presets
+from keras_miyasawa import tiling
 from keras_miyasawa.training import train_command
 
 PROG = "keras-miyasawa"
+# The denoiser `denoise` and `evaluate` use unless --preset says otherwise.
+DEFAULT_PRESET = "mohan2020_dncnn_bias_free_0-55"
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -115,6 +127,526 @@ def _presets_import(args):
     return 0
 
 
+class _Progress:
+    """A one-line progress bar on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, label):
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.start = time.perf_counter()
+
+    def __call__(self, done, total):
+        if not self.enabled:
+            return
+        filled = int(30 * done / max(total, 1))
+        elapsed = time.perf_counter() - self.start
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
+            f"{done}/{total} {elapsed:.0f}s"
+        )
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _load_denoiser(preset):
+    model = presets.from_preset(preset)
+    return model, getattr(model, "channels", None)
+
+
+def _check_channels(image, channels, preset, name):
+    if channels is not None and image.shape[-1] != channels:
+        raise ValueError(
+            f"{name} has {image.shape[-1]} channel(s) but the preset {preset!r} "
+            f"denoises {channels}-channel images; convert the image or pick a "
+            f"{channels}-channel preset (`{PROG} presets list`)."
+        )
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
+def _denoise(args):
+    image_io.check_writable(args.output, args.overwrite, "OUTPUT")
+    sigma = None
+    if args.add_noise is not None:
+        sigma = evaluation.check_sigma_255(args.add_noise, "--add-noise")
+    if args.tile and args.tile <= 2 * args.overlap:
+        raise ValueError(
+            "--tile must exceed twice --overlap. Received: "
+            f"--tile={args.tile}, --overlap={args.overlap}"
+        )
+    image = image_io.read_image(args.input, "INPUT")
+    model, channels = _load_denoiser(args.preset)
+    _check_channels(image, channels, args.preset, f"INPUT={args.input!r}")
+    start = time.perf_counter()
+    noisy = image
+    if sigma is not None:
+        rng = np.random.default_rng(args.seed)
+        noise = rng.standard_normal(image.shape, dtype=np.float32)
+        noisy = image + noise * np.float32(sigma / 255.0)
+        del noise
+    if args.tile:
+        denoised = tiling.denoise_tiled(
+            model,
+            noisy,
+            tile=args.tile,
+            overlap=args.overlap,
+            batch_size=args.batch_size,
+            progress=_Progress("denoising"),
+        )
+    else:
+        denoised = np.asarray(model(noisy[None], training=False))[0]
+    seconds = time.perf_counter() - start
+    image_io.write_image(args.output, denoised, overwrite=args.overwrite)
+    height, width, channels = image.shape
+    residual = np.asarray(denoised, np.float64) - noisy
+    report = {
+        "input": str(args.input),
+        "output": str(args.output),
+        "preset": str(args.preset),
+        "shape": [height, width, channels],
+        "tile": args.tile,
+        "seconds": round(seconds, 3),
+        # Miyasawa: x_hat - y = sigma^2 * score ~ -noise, so its RMS estimates sigma.
+        "sigma_hat_255": round(255.0 * float(np.sqrt(np.mean(residual**2))), 3),
+    }
+    if sigma is not None:
+        report.update(
+            {
+                "seed": args.seed,
+                "sigma_255": sigma,
+                "noisy_psnr": round(_psnr(image, np.clip(noisy, 0.0, 1.0)), 4),
+                "psnr": round(_psnr(image, np.clip(denoised, 0.0, 1.0)), 4),
+            }
+        )
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"Denoised {args.input} ({height}x{width}x{channels}) with "
+        f"{args.preset} in {seconds:.1f}s -> {args.output}"
+    )
+    print(f"estimated noise level (0-255): {report['sigma_hat_255']:.2f}")
+    if sigma is not None:
+        print(
+            f"added noise sigma {sigma} (seed {args.seed}): PSNR "
+            f"{report['noisy_psnr']:.2f} dB noisy -> {report['psnr']:.2f} dB denoised"
+        )
+    return 0
+
+
+def _psnr(clean, estimate):
+    mse = np.mean((np.asarray(estimate, np.float64) - clean) ** 2)
+    return float("inf") if mse == 0 else float(10.0 * np.log10(1.0 / mse))
+
+
+def _parse_sigmas(text):
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise ValueError(
+            "--sigma must be comma-separated noise levels in 0-255 units, e.g. "
+            f"15,25,50. Received: --sigma={text!r}"
+        )
+    return [evaluation.check_sigma_255(part, "--sigma") for part in parts]
+
+
+def _evaluate(args):
+    sigmas = _parse_sigmas(args.sigma)
+    if not Path(args.data).is_dir():
+        raise FileNotFoundError(f"No such folder: --data={args.data!r}")
+    model, channels = _load_denoiser(args.preset)
+    images = evaluation.load_images(args.data, channels=channels, name="--data")
+    start = time.perf_counter()
+    table = evaluation.evaluate_denoiser(
+        model,
+        images,
+        sigmas,
+        seed=args.seed,
+        ssim=True,
+        tile=args.tile or None,
+        progress=_Progress("evaluating"),
+    )
+    seconds = time.perf_counter() - start
+    if args.json:
+        payload = {
+            "preset": str(args.preset),
+            "data": str(args.data),
+            "images": len(images),
+            "seed": args.seed,
+            "clip": [0.0, 1.0],
+            "seconds": round(seconds, 3),
+            "results": {
+                str(s): {k: round(v, 4) for k, v in row.items()}
+                for s, row in table.items()
+            },
+        }
+        print(json.dumps(payload, indent=2))
+        return 0
+    print(
+        f"{args.preset} on {len(images)} image(s) of {args.data} "
+        f"(noise seed {args.seed}, estimates clipped to [0, 1]):"
+    )
+    print(f"{'sigma':>6}  {'noisy PSNR':>10}  {'PSNR':>7}  {'SSIM':>6}")
+    for sigma, row in table.items():
+        print(
+            f"{sigma:>6}  {row['input_psnr']:>10.2f}  {row['psnr']:>7.2f}  "
+            f"{row['ssim']:>6.4f}"
+        )
+    print(f"({seconds:.1f}s; PSNR in dB, means over the images)")
+    return 0
+
+
+def _add_denoise_parser(commands):
+    parser = commands.add_parser(
+        "denoise",
+        help="denoise an image file (PNG/JPEG/TIFF/.npy), tiled for large images",
+        description="Denoise INPUT with a preset and write the estimate to OUTPUT. "
+        "Images are read as [0, 1] floats; PNG/JPEG/TIFF outputs are clipped and "
+        "8-bit, .npy outputs are the float32 estimate. Large images are processed "
+        "in overlapping tiles (--tile), which gives the same result as the whole "
+        "image at once with bounded memory. Noise levels are in 0-255 units.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("input", metavar="INPUT", help="the image to denoise")
+    parser.add_argument(
+        "output", metavar="OUTPUT", help="the file to write (.png/.jpg/.tif/.npy)"
+    )
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, help="a preset name or preset folder"
+    )
+    parser.add_argument(
+        "--add-noise",
+        type=float,
+        metavar="SIGMA",
+        help="first add Gaussian noise of this std (0-255 units, e.g. 25) and "
+        "report PSNRs against INPUT",
+    )
+    parser.add_argument(
+        "--tile",
+        type=_positive_int,
+        default=256,
+        help="tile size in pixels (0: the whole image at once)",
+    )
+    parser.add_argument(
+        "--overlap",
+        type=_positive_int,
+        default=32,
+        help="context pixels around each tile (at least the network's "
+        "receptive-field radius)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=4, help="tiles per forward pass"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --add-noise")
+    parser.add_argument("--json", action="store_true", help="print a JSON report")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing OUTPUT"
+    )
+    parser.set_defaults(handler=_denoise)
+    return parser
+
+
+def _add_evaluate_parser(commands):
+    parser = commands.add_parser(
+        "evaluate",
+        help="mean PSNR/SSIM of a preset on a folder of images",
+        description="Add Gaussian noise (seeded) to every image of --data, denoise "
+        "it with the preset, clip the estimate to [0, 1] and print the mean PSNR "
+        "and SSIM per noise level. Noise levels are in 0-255 units.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, help="a preset name or preset folder"
+    )
+    parser.add_argument(
+        "--data", required=True, help="a folder of PNG/JPEG/TIFF/.npy images"
+    )
+    parser.add_argument(
+        "--sigma",
+        default="15,25,50",
+        help="comma-separated noise std in 0-255 units",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="noise seed")
+    parser.add_argument(
+        "--tile",
+        type=_positive_int,
+        default=0,
+        help="denoise in tiles of this size (0: whole images)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=_evaluate)
+    return parser
+
+
+def _parse_size(text):
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(
+            f"--size must be HEIGHTxWIDTH, e.g. 64x64. Received: --size={text!r}"
+        ) from None
+    if height < 1 or width < 1:
+        raise ValueError(f"--size must be positive. Received: --size={text!r}")
+    return height, width
+
+
+def _sampler_options(args):
+    return {
+        "h0": args.h0,
+        "beta": args.beta,
+        "sigma_L": args.sigma_l / 255.0,
+        "max_steps": args.max_steps,
+        "seed": args.seed,
+    }
+
+
+def _notice(message):
+    if sys.stderr.isatty():
+        print(message, file=sys.stderr, flush=True)
+
+
+def _write_samples(path, samples, overwrite):
+    """`.npy`: the `(n, h, w, c)` batch; image files: the samples side by side."""
+    samples = np.asarray(samples, np.float32)
+    if Path(path).suffix.lower() == ".npy":
+        image_io.check_writable(path, overwrite, "OUTPUT")
+        return image_io.atomic_write(path, lambda file: np.save(file, samples))
+    strip = np.concatenate(list(samples), axis=1)
+    return image_io.write_image(path, strip, overwrite=overwrite)
+
+
+def _check_new_figure(path, overwrite, name):
+    if Path(path).exists() and not overwrite:
+        raise FileExistsError(
+            f"{name}={path!r} already exists; pass --overwrite to replace it."
+        )
+
+
+def _sample(args):
+    from keras_miyasawa import plot
+    from keras_miyasawa import samplers
+
+    image_io.check_writable(args.output, args.overwrite, "OUTPUT")
+    if args.sigma_plot:
+        _check_new_figure(args.sigma_plot, args.overwrite, "--sigma-plot")
+    height, width = _parse_size(args.size)
+    if args.num < 1:
+        raise ValueError(f"--num must be >= 1. Received: --num={args.num}")
+    model, channels = _load_denoiser(args.preset)
+    _notice(f"sampling {args.num} image(s) of {height}x{width} ...")
+    start = time.perf_counter()
+    result = samplers.coarse_to_fine(
+        model, (args.num, height, width, channels or 1), **_sampler_options(args)
+    )
+    seconds = time.perf_counter() - start
+    _write_samples(args.output, result.samples, args.overwrite)
+    if args.sigma_plot:
+        plot.sigma_trajectory(
+            np.asarray(result.sigmas).T, path=args.sigma_plot, target=args.sigma_l / 255
+        )
+    report = {
+        "output": str(args.output),
+        "preset": str(args.preset),
+        "shape": [args.num, height, width, channels or 1],
+        "seed": args.seed,
+        "num_steps": [int(v) for v in result.num_steps],
+        "converged": [bool(v) for v in result.converged],
+        "seconds": round(seconds, 3),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(
+            f"Drew {args.num} sample(s) of {height}x{width} from {args.preset} in "
+            f"{seconds:.1f}s ({min(report['num_steps'])}-"
+            f"{max(report['num_steps'])} steps) -> {args.output}"
+        )
+    return 0
+
+
+_OPERATORS = {
+    "inpaint": "Inpainting",
+    "random-pixels": "RandomPixels",
+    "super-resolution": "SuperResolution",
+    "spectral": "SpectralLowPass",
+    "compressive-sensing": "CompressiveSensing",
+}
+
+
+def _make_operator(args, image_shape):
+    from keras_miyasawa import operators
+
+    height, width, _ = image_shape
+    if args.operator == "inpaint":
+        if args.hole:
+            try:
+                hole = tuple(int(v) for v in args.hole.split(","))
+            except ValueError:
+                raise ValueError(
+                    "--hole must be TOP,LEFT,HEIGHT,WIDTH. "
+                    f"Received: --hole={args.hole!r}"
+                ) from None
+        else:
+            hole = (height // 4, width // 4, height // 2, width // 2)
+        return operators.Inpainting(hole=hole, image_shape=image_shape)
+    if args.operator == "super-resolution":
+        return operators.SuperResolution(args.factor, image_shape=image_shape)
+    if args.operator == "spectral":
+        return operators.SpectralLowPass(args.fraction, image_shape=image_shape)
+    cls = getattr(operators, _OPERATORS[args.operator])
+    return cls(args.fraction, seed=args.seed, image_shape=image_shape)
+
+
+def _solve(args):
+    from keras_miyasawa import plot
+    from keras_miyasawa import samplers
+
+    image_io.check_writable(args.output, args.overwrite, "OUTPUT")
+    if args.figure:
+        _check_new_figure(args.figure, args.overwrite, "--figure")
+    image = np.array(image_io.read_image(args.input, "INPUT"), np.float32)
+    model, channels = _load_denoiser(args.preset)
+    _check_channels(image, channels, args.preset, f"INPUT={args.input!r}")
+    operator = _make_operator(args, image.shape)
+    measurement = operator.forward(image[None])
+    _notice(f"solving {args.operator} on {args.input} ...")
+    start = time.perf_counter()
+    result = samplers.solve_inverse_problem(
+        model, operator, measurement, **_sampler_options(args)
+    )
+    seconds = time.perf_counter() - start
+    solution = np.asarray(result.samples)[0]
+    baseline = np.asarray(operator.mean_fill(measurement))[0]
+    image_io.write_image(args.output, solution, overwrite=args.overwrite)
+    if args.figure:
+        plot.image_grid(
+            [image, baseline, solution],
+            ["original", f"{args.operator} (mean fill)", "solution"],
+            reference=image,
+            path=args.figure,
+        )
+    report = {
+        "input": str(args.input),
+        "output": str(args.output),
+        "operator": args.operator,
+        "preset": str(args.preset),
+        "measurements": int(operator.num_measurements),
+        "values": int(operator.num_values),
+        "seed": args.seed,
+        "num_steps": int(result.num_steps[0]),
+        "converged": bool(result.converged[0]),
+        "baseline_psnr": round(_psnr(image, np.clip(baseline, 0, 1)), 4),
+        "psnr": round(_psnr(image, np.clip(solution, 0, 1)), 4),
+        "seconds": round(seconds, 3),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(
+            f"Solved {args.operator} ({report['measurements']} of "
+            f"{report['values']} values measured) in {seconds:.1f}s, "
+            f"{report['num_steps']} steps -> {args.output}"
+        )
+        print(
+            f"PSNR against INPUT: {report['baseline_psnr']:.2f} dB mean fill -> "
+            f"{report['psnr']:.2f} dB solution"
+        )
+    return 0
+
+
+def _add_sampler_arguments(parser):
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, help="a preset name or preset folder"
+    )
+    parser.add_argument("--h0", type=float, default=0.01, help="first step size")
+    parser.add_argument(
+        "--beta",
+        type=float,
+        default=0.01,
+        help="fraction of noise removed per step (1: deterministic)",
+    )
+    parser.add_argument(
+        "--sigma-l",
+        type=float,
+        default=2.55,
+        help="stopping noise level sigma_L (0-255 units)",
+    )
+    parser.add_argument("--max-steps", type=int, default=1000, help="step bound")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--json", action="store_true", help="print a JSON report")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing output files"
+    )
+
+
+def _add_sample_parser(commands):
+    parser = commands.add_parser(
+        "sample",
+        help="draw images from the prior implicit in a denoiser",
+        description="Draw samples from the prior implicit in a blind denoiser "
+        "with the coarse-to-fine sampler of Kadkhodaie & Simoncelli (2021). "
+        "OUTPUT: a .npy file gets the (n, h, w, c) batch, an image file the "
+        "samples side by side.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("output", metavar="OUTPUT", help="the file to write")
+    parser.add_argument("--size", default="64x64", help="HEIGHTxWIDTH")
+    parser.add_argument("--num", type=int, default=1, help="number of samples")
+    parser.add_argument(
+        "--sigma-plot", help="also save the sigma_t trajectory figure here"
+    )
+    _add_sampler_arguments(parser)
+    parser.set_defaults(handler=_sample)
+    return parser
+
+
+def _add_solve_parser(commands):
+    parser = commands.add_parser(
+        "solve",
+        help="solve a linear inverse problem with a denoiser's implicit prior",
+        description="Measure INPUT with a linear operator, then reconstruct it "
+        "from the measurements with the implicit prior of the preset "
+        "(Kadkhodaie & Simoncelli 2021) and write the solution to OUTPUT.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "operator",
+        choices=sorted(_OPERATORS),
+        metavar="OPERATOR",
+        help=f"one of {', '.join(sorted(_OPERATORS))}",
+    )
+    parser.add_argument("input", metavar="INPUT", help="the clean image to measure")
+    parser.add_argument("output", metavar="OUTPUT", help="the file to write")
+    parser.add_argument(
+        "--fraction",
+        type=float,
+        default=0.1,
+        help="random-pixels / spectral / compressive-sensing: fraction measured",
+    )
+    parser.add_argument(
+        "--factor", type=int, default=4, help="super-resolution: downsampling factor"
+    )
+    parser.add_argument(
+        "--hole",
+        help="inpaint: TOP,LEFT,HEIGHT,WIDTH of the missing rectangle "
+        "(default: the central half)",
+    )
+    parser.add_argument(
+        "--figure", help="also save a figure: original, mean fill, solution"
+    )
+    _add_sampler_arguments(parser)
+    parser.set_defaults(handler=_solve)
+    return parser
+
+
 def build_parser():
     """The argument parser of `keras-miyasawa` (one sub-command per task)."""
     parser = _ArgumentParser(
@@ -174,6 +706,10 @@ def build_parser():
     import_parser.set_defaults(handler=_presets_import)
 
     train_command.add_parser(commands).set_defaults(handler=train_command.run)
+    _add_denoise_parser(commands)
+    _add_evaluate_parser(commands)
+    _add_sample_parser(commands)
+    _add_solve_parser(commands)
     return parser
 
 

@@ -1,7 +1,5 @@
 """PSNR against the noise level, in and beyond the training range."""
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -166,32 +164,17 @@ class NoiseLevelSweep(keras.callbacks.Callback):
         Raises:
             ValueError: if nothing was measured yet.
         """
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        from keras_miyasawa import plot
 
         if self.results is None:
             raise ValueError(
                 "nothing to plot: call evaluate() first. Received: results=None"
             )
-        sigma255 = 255.0 * self.results["sigma"]
-        figure = Figure(figsize=(5, 3.5))
-        FigureCanvasAgg(figure)
-        axes = figure.add_subplot()
-        if self.training_range is not None:
-            low, high = (255.0 * s for s in self.training_range)
-            axes.axvspan(low, high, color="0.9", label="training range")
-        axes.plot(sigma255, self.results["psnr"], "o-", label="denoised")
-        axes.plot(
-            sigma255, self.results["input_psnr"], "--", color="0.5", label="noisy"
+        sigmas = self.results["sigma"]
+        return plot.psnr_vs_sigma(
+            {"denoised": (sigmas, self.results["psnr"])},
+            input_psnr=(sigmas, self.results["input_psnr"]),
+            training_range=self.training_range,
+            path=path,
+            title=title,
         )
-        axes.set_xlabel("noise level sigma (0-255)")
-        axes.set_ylabel("PSNR (dB)")
-        axes.set_title(title or "PSNR against noise level")
-        axes.legend()
-        axes.grid(alpha=0.3)
-        figure.tight_layout()
-        if path is not None:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            figure.savefig(path)
-        return figure
