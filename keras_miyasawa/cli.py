@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_miyasawa import demo
 from keras_miyasawa import evaluation
 from keras_miyasawa import image_io
 from keras_miyasawa import presets
@@ -706,6 +707,13 @@ def build_parser():
     import_parser.set_defaults(handler=_presets_import)
 
     train_command.add_parser(commands).set_defaults(handler=train_command.run)
+
+    demo_parser = commands.add_parser(
+        "demo",
+        help="the bundled preset end to end: denoise, score, sample, inpaint",
+        description=demo.__doc__.splitlines()[0],
+    )
+    demo.add_arguments(demo_parser).set_defaults(handler=demo.run)
     _add_denoise_parser(commands)
     _add_evaluate_parser(commands)
     _add_sample_parser(commands)
