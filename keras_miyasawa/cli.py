@@ -33,7 +33,7 @@ from keras_miyasawa.training import train_command
 
 PROG = "keras-miyasawa"
 # The denoiser `denoise` and `evaluate` use unless --preset says otherwise.
-DEFAULT_PRESET = "mohan2020_dncnn_bias_free_0-55"
+DEFAULT_PRESET = presets.DEFAULT_PRESET
 
 
 class _ArgumentParser(argparse.ArgumentParser):

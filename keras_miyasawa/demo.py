@@ -27,7 +27,7 @@ import tensorflow as tf  # noqa: E402
 
 import keras_miyasawa as km  # noqa: E402
 
-DEFAULT_PRESET = "bf_unet_gray_0-55"
+DEFAULT_PRESET = km.presets.DEFAULT_PRESET
 
 
 def _psnr(reference, image):

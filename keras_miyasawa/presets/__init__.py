@@ -7,6 +7,7 @@ from keras_miyasawa.presets.cache import get_preset_cache_dir
 from keras_miyasawa.presets.preset_io import PresetError
 from keras_miyasawa.presets.preset_io import load_preset_metadata
 from keras_miyasawa.presets.preset_io import save_to_preset
+from keras_miyasawa.presets.registry import DEFAULT_PRESET
 from keras_miyasawa.presets.registry import convert_reference_preset
 from keras_miyasawa.presets.registry import from_preset
 from keras_miyasawa.presets.registry import get_models_dir
@@ -19,6 +20,7 @@ from keras_miyasawa.presets.torch_import import convert_torch_checkpoint
 from keras_miyasawa.presets.torch_import import import_torch_checkpoint
 
 __all__ = [
+    "DEFAULT_PRESET",
     "CheckpointError",
     "IntegrityError",
     "PresetError",

@@ -21,6 +21,10 @@ MODELS_DIR_ENV = "KERAS_MIYASAWA_MODELS_DIR"
 _CLASSES = {"dncnn": DnCNN, "unet": UNet}
 
 
+# The project's own bundled preset (models/), used by the demo and the CLI.
+DEFAULT_PRESET = "bf_unet_gray_0-55"
+
+
 def get_models_dir():
     """The folder of the project's own presets.
 
