@@ -29,6 +29,7 @@ from keras_miyasawa import evaluation
 from keras_miyasawa import image_io
 from keras_miyasawa import presets
 from keras_miyasawa import tiling
+from keras_miyasawa.metrics import image_psnr
 from keras_miyasawa.training import train_command
 
 PROG = "keras-miyasawa"
@@ -224,8 +225,8 @@ def _denoise(args):
             {
                 "seed": args.seed,
                 "sigma_255": sigma,
-                "noisy_psnr": round(_psnr(image, np.clip(noisy, 0.0, 1.0)), 4),
-                "psnr": round(_psnr(image, np.clip(denoised, 0.0, 1.0)), 4),
+                "noisy_psnr": round(image_psnr(image, np.clip(noisy, 0.0, 1.0)), 4),
+                "psnr": round(image_psnr(image, np.clip(denoised, 0.0, 1.0)), 4),
             }
         )
     if args.json:
@@ -242,11 +243,6 @@ def _denoise(args):
             f"{report['noisy_psnr']:.2f} dB noisy -> {report['psnr']:.2f} dB denoised"
         )
     return 0
-
-
-def _psnr(clean, estimate):
-    mse = np.mean((np.asarray(estimate, np.float64) - clean) ** 2)
-    return float("inf") if mse == 0 else float(10.0 * np.log10(1.0 / mse))
 
 
 def _parse_sigmas(text):
@@ -544,8 +540,8 @@ def _solve(args):
         "seed": args.seed,
         "num_steps": int(result.num_steps[0]),
         "converged": bool(result.converged[0]),
-        "baseline_psnr": round(_psnr(image, np.clip(baseline, 0, 1)), 4),
-        "psnr": round(_psnr(image, np.clip(solution, 0, 1)), 4),
+        "baseline_psnr": round(image_psnr(image, np.clip(baseline, 0, 1)), 4),
+        "psnr": round(image_psnr(image, np.clip(solution, 0, 1)), 4),
         "seconds": round(seconds, 3),
     }
     if args.json:

@@ -31,7 +31,7 @@ DEFAULT_PRESET = km.presets.DEFAULT_PRESET
 
 
 def _psnr(reference, image):
-    return float(np.asarray(km.metrics.psnr(reference, np.clip(image, 0.0, 1.0)))[0])
+    return km.metrics.image_psnr(reference, np.clip(image, 0.0, 1.0))
 
 
 def _sample_image(size=256):

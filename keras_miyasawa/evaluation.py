@@ -11,6 +11,7 @@ per-image PSNR 10 log10(1 / MSE) (and SSIM) is averaged over the images.
 import numpy as np
 
 from keras_miyasawa import image_io
+from keras_miyasawa.metrics import image_psnr
 
 DEFAULT_SIGMAS = (15, 25, 50)
 
@@ -42,11 +43,6 @@ def load_images(folder, channels=None, name="data"):
             )
         images.append(image[None])
     return images
-
-
-def _mse_psnr(x, estimate):
-    mse = np.mean((estimate.astype(np.float64) - x) ** 2)
-    return 10.0 * np.log10(1.0 / mse)
 
 
 def evaluate_denoiser(
@@ -117,8 +113,8 @@ def evaluate_denoiser(
                 x_hat = np.asarray(fn(y, None))
             x_hat = np.clip(x_hat, 0.0, 1.0)
             with np.errstate(divide="ignore"):
-                values["psnr"].append(_mse_psnr(x, x_hat))
-                values["input_psnr"].append(_mse_psnr(x, np.clip(y, 0.0, 1.0)))
+                values["psnr"].append(image_psnr(x, x_hat))
+                values["input_psnr"].append(image_psnr(x, np.clip(y, 0.0, 1.0)))
             if ssim:
                 values["ssim"].append(float(tf.image.ssim(x_hat, x, max_val=1.0)[0]))
             done += 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_miyasawa import image_io
+from keras_miyasawa.metrics import image_psnr
 
 
 def _figure(figsize):
@@ -91,11 +92,6 @@ def _show(axes, image, title):
     axes.set_axis_off()
 
 
-def _psnr(reference, image):
-    mse = np.mean((np.clip(image, 0.0, 1.0).astype(np.float64) - reference) ** 2)
-    return np.inf if mse == 0 else 10.0 * np.log10(1.0 / mse)
-
-
 def image_grid(images, titles=None, reference=None, columns=None, path=None):
     """Images side by side, titled, with their PSNR against a reference.
 
@@ -140,7 +136,8 @@ def image_grid(images, titles=None, reference=None, columns=None, path=None):
         reference = _as_hwc(reference, "reference")
         for i, image in enumerate(images):
             if image.shape == reference.shape and not np.array_equal(image, reference):
-                titles[i] = f"{titles[i]}\n{_psnr(reference, image):.2f} dB".lstrip()
+                psnr = image_psnr(reference, np.clip(image, 0.0, 1.0))
+                titles[i] = f"{titles[i]}\n{psnr:.2f} dB".lstrip()
     columns = columns or min(len(images), 6)
     rows = -(-len(images) // columns)
     figure = _figure((2.4 * columns, 2.6 * rows))

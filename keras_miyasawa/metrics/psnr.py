@@ -1,6 +1,7 @@
 """Peak signal-to-noise ratio, as a function and as a Keras metric."""
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -33,6 +34,31 @@ def psnr(y_true, y_pred, max_val=1.0):
     diff = ops.reshape(y_true - y_pred, (ops.shape(y_true)[0], -1))
     mse = ops.mean(ops.square(diff), axis=-1)
     return 10.0 * ops.log10(max_val**2 / mse)
+
+
+def image_psnr(reference, image, max_val=1.0):
+    """PSNR in dB of one image (or a whole array) against a reference, in NumPy.
+
+    `10 log10(max_val^2 / mean((image - reference)^2))` over all values, in
+    float64; `inf` when they are equal. Neither input is clipped.
+
+    Args:
+        reference: the clean array.
+        image: the estimate, same shape.
+        max_val: the peak value of the data range. Defaults to `1.0`.
+
+    Returns:
+        A Python float.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras_miyasawa as km
+    >>> round(km.metrics.image_psnr(np.zeros((4, 4)), np.full((4, 4), 0.1)), 6)
+    20.0
+    """
+    mse = np.mean((np.asarray(image, np.float64) - np.asarray(reference)) ** 2)
+    return float("inf") if mse == 0 else float(10.0 * np.log10(max_val**2 / mse))
 
 
 @keras.saving.register_keras_serializable(package="keras_miyasawa")
