@@ -52,7 +52,10 @@ def save_figure(figure, path, dpi=None):
     if not isinstance(figure.canvas, FigureCanvasAgg):
         FigureCanvasAgg(figure)
     fmt = path.suffix[1:].lower() or "png"
-    image_io.atomic_write(path, lambda file: figure.savefig(file, format=fmt, dpi=dpi))
+    image_io.atomic_write(
+        path,
+        lambda file: figure.savefig(file, format=fmt, dpi=dpi, bbox_inches="tight"),
+    )
     return path
 
 
