@@ -2,6 +2,7 @@
 shared by `coarse_to_fine` (Algorithm 1) and `solve_inverse_problem`
 (Algorithm 2, which adds the measurement constraint)."""
 
+import functools
 import warnings
 
 import numpy as np
@@ -141,12 +142,33 @@ def check_hyperparameters(h0, beta, sigma_0, sigma_L, max_steps, trajectory_ever
     return h0, beta, sigma_0, sigma_L, max_steps, trajectory_every
 
 
-def run_and_collect(
-    name, run, y0, measurement, h0, beta, sigma_L, max_steps, seed, trajectory_every
+def run(
+    name,
+    denoiser,
+    operator,
+    y0,
+    measurement,
+    h0,
+    beta,
+    sigma_L,
+    max_steps,
+    seed,
+    trajectory_every,
+    jit_compile,
 ):
-    """Calls the compiled loop, reports divergence, returns the raw outputs."""
+    """Runs the cached compiled loop of sampler `name`; returns `(y, x_hat, result)`.
+
+    Reports divergence as an error and unconverged chains as a warning.
+    """
     record = trajectory_every > 0
-    y, x_hat, sigmas, steps, active, trajectory, diverged_step, bad = run(
+    loop = _common.cached_function(
+        name,
+        denoiser,
+        operator,
+        (record, bool(jit_compile)),
+        functools.partial(build, name),
+    )
+    y, x_hat, sigmas, steps, active, trajectory, diverged_step, bad = loop(
         y0,
         measurement,
         tf.constant(h0, tf.float32),
@@ -171,10 +193,11 @@ def run_and_collect(
         converged=~np.asarray(active),
         trajectory=trajectory if record else None,
     )
+    _warn_unconverged(name, result, sigma_L, max_steps)
     return y, x_hat, result
 
 
-def warn_unconverged(name, result, sigma_L, max_steps):
+def _warn_unconverged(name, result, sigma_L, max_steps):
     stuck = (~result.converged).nonzero()[0]
     if stuck.size:
         last = result.sigmas[stuck, -1]
@@ -184,5 +207,5 @@ def warn_unconverged(name, result, sigma_L, max_steps):
             f"{float(last.min()):.3g} to {float(last.max()):.3g}); see "
             "result.converged. Raise max_steps or h0.",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,  # the frame that called the sampler
         )

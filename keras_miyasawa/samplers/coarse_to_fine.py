@@ -6,12 +6,6 @@ from keras_miyasawa.samplers import _coarse_to_fine_loop
 from keras_miyasawa.samplers import _common
 
 
-def _build(denoiser_handle, operator_handle, record, jit_compile):
-    return _coarse_to_fine_loop.build(
-        "coarse_to_fine", denoiser_handle, operator_handle, record, jit_compile
-    )
-
-
 def coarse_to_fine(
     denoiser,
     sample_shape=None,
@@ -134,13 +128,10 @@ def coarse_to_fine(
         shape = _common.sample_shape_arg(sample_shape)
         z = _common.normal(shape, _common.step_seed(seed, 0))
         y0 = init_mean + sigma_0 * z
-    record = trajectory_every > 0
-    run = _common.cached_function(
-        "coarse_to_fine", denoiser, None, (record, bool(jit_compile)), _build
-    )
-    y, x_hat, result = _coarse_to_fine_loop.run_and_collect(
+    y, x_hat, result = _coarse_to_fine_loop.run(
         "coarse_to_fine",
-        run,
+        denoiser,
+        None,
         y0,
         tf.zeros((0,)),
         h0,
@@ -149,6 +140,6 @@ def coarse_to_fine(
         max_steps,
         seed,
         trajectory_every,
+        jit_compile,
     )
-    _coarse_to_fine_loop.warn_unconverged("coarse_to_fine", result, sigma_L, max_steps)
     return result._replace(samples=x_hat if final_denoise else y)

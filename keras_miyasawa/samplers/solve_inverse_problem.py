@@ -6,12 +6,6 @@ from keras_miyasawa.samplers import _coarse_to_fine_loop
 from keras_miyasawa.samplers import _common
 
 
-def _build(denoiser_handle, operator_handle, record, jit_compile):
-    return _coarse_to_fine_loop.build(
-        "solve_inverse_problem", denoiser_handle, operator_handle, record, jit_compile
-    )
-
-
 def solve_inverse_problem(
     denoiser,
     operator,
@@ -126,17 +120,10 @@ def solve_inverse_problem(
         mean = init_mean * (ones - operator.project(ones))
         z = _common.normal(shape, _common.step_seed(seed, 0))
         y0 = mean + operator.adjoint(measurement) + sigma_0 * z
-    record = trajectory_every > 0
-    run = _common.cached_function(
+    y, x_hat, result = _coarse_to_fine_loop.run(
         "solve_inverse_problem",
         denoiser,
         operator,
-        (record, bool(jit_compile)),
-        _build,
-    )
-    y, x_hat, result = _coarse_to_fine_loop.run_and_collect(
-        "solve_inverse_problem",
-        run,
         y0,
         measurement,
         h0,
@@ -145,9 +132,7 @@ def solve_inverse_problem(
         max_steps,
         seed,
         trajectory_every,
-    )
-    _coarse_to_fine_loop.warn_unconverged(
-        "solve_inverse_problem", result, sigma_L, max_steps
+        jit_compile,
     )
     samples = x_hat if final_denoise else y
     if project:
