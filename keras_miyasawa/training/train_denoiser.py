@@ -97,7 +97,10 @@ def train_denoiser(
     over the replicas. Batch-norm statistics are per replica (not
     synchronized), so a network with batch norm trains slightly differently on
     several replicas than on one; without batch norm the updates are the same
-    up to floating-point rounding.
+    up to floating-point rounding. Under a `MultiWorkerMirroredStrategy` every
+    worker calls this function with the same arguments except `work_dir`, which
+    must differ (each worker writes its own checkpoints); the workers see the
+    same global batches as a single device would, each training on its share.
 
     Args:
         data: the `source` of `denoising_dataset` (folder, array, dataset or
@@ -162,6 +165,8 @@ def train_denoiser(
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
         if initial_weights is not None:
             _load_initial_weights(model, initial_weights)
+    if _is_multi_worker(strategy):
+        _patch_fit_for_multi_worker(model, strategy)
 
     # Resume: restart the deterministic pipeline at the first batch not trained on.
     start_step = completed_epochs(work_dir) * steps_per_epoch
@@ -175,6 +180,14 @@ def train_denoiser(
         start_step=start_step,
         **(data_kwargs or {}),
     )
+    if strategy is not None:
+        # Each worker builds the whole global batch and keeps its replicas' share
+        # (the default may shard by file instead, changing the batches).
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        dataset = dataset.with_options(options)
     fit_callbacks = [keras.callbacks.BackupAndRestore(str(work_dir / BACKUP_DIR))]
     if validation_data is not None:
         fit_callbacks.append(
@@ -212,6 +225,53 @@ def _load_initial_weights(model, initial_weights):
             f"{type(source).__name__} with {source.count_params()} parameters"
         )
     model.set_weights(source.get_weights())
+
+
+def _is_multi_worker(strategy):
+    # The condition under which Keras takes its multi-worker code paths.
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
+
+
+def _patch_fit_for_multi_worker(model, strategy):
+    """Works around two Keras 3 `fit` bugs under a multi-worker strategy.
+
+    keras-team/keras#20585 (TF issue 72388), still in Keras 3.15:
+    1. `fit` first gets a batch for the symbolic build with
+       `strategy.reduce("MEAN", (x, y), axis=None)`, but
+       `CollectiveAllReduceExtended._reduce_to` (unlike `MirroredStrategy`'s)
+       does not map over a nested value and fails converting the tuple of
+       `PerReplica` to a tensor. The batch only gives shapes and dtypes, so
+       the first local replica's part is used instead.
+    2. Every step's logs go through `reduce_per_replica`, which for a
+       multi-worker strategy calls `strategy.reduce("MEAN", v, axis=0)`: an
+       error on scalar metrics. They are returned with shape `(1,)`, so that
+       reduce gives their mean over the replicas, a scalar again.
+    The patches stay on this model, which only runs under this strategy.
+    """
+    symbolic_build = model._maybe_symbolic_build
+    train_step = model.train_step
+
+    def local_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None and data_batch is None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(
+                    lambda v: strategy.experimental_local_results(v)[0],
+                    next(batches),
+                )
+                break
+        return symbolic_build(data_batch=data_batch)
+
+    def train_step_with_vector_logs(data):
+        return tf.nest.map_structure(
+            lambda t: tf.reshape(t, [1]) if t.shape.rank == 0 else t,
+            train_step(data),
+        )
+
+    model._maybe_symbolic_build = local_symbolic_build
+    model.train_step = train_step_with_vector_logs
 
 
 class _null_scope:
