@@ -5,9 +5,11 @@
     keras-miyasawa presets import PATH --out DIR [--overwrite]
     keras-miyasawa train --data SRC --arch dncnn|unet --out DIR [...]
     keras-miyasawa denoise INPUT OUTPUT [--preset P] [--add-noise SIGMA] [--tile N]
+                           [--batch-size B] [--jit] [--precision mixed_bfloat16]
     keras-miyasawa evaluate --data DIR [--preset P] [--sigma 15,25,50] [--json]
     keras-miyasawa sample OUTPUT [--preset P] [--size HxW] [--num N] [...]
     keras-miyasawa solve OPERATOR INPUT OUTPUT [--preset P] [...]
+    keras-miyasawa bench [--json] [--quick] [...]   (source checkout only)
 
 Noise levels on the command line are in 0-255 units (`--sigma 25` is 25/255
 on [0, 1] images), as papers state them. Errors are reported as one line on
@@ -18,7 +20,9 @@ stderr with a non-zero exit status (2 for usage errors, 1 otherwise); set
 import argparse
 import json
 import os
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -175,11 +179,120 @@ def _positive_int(text):
     return value
 
 
+class _TiledDenoiser:
+    """The prepared (folded, compiled) preset as a `denoise_tiled` callable.
+
+    Keeps the model's config, from which `denoise_tiled` reads the
+    receptive field and the downsampling grid of the tiles.
+    """
+
+    def __init__(self, model, options):
+        self.model = model
+        self.options = options
+
+    def get_config(self):
+        return self.model.get_config()
+
+    def __call__(self, y):
+        from keras_miyasawa import inference
+
+        y = np.asarray(y, np.float32)
+        return inference.denoise_images(
+            self.model, y, batch_size=len(y), **self.options
+        )
+
+
+def _inference_options(args):
+    return {
+        "fold": not args.no_fold,
+        "jit_compile": args.jit,
+        "precision": args.precision,
+    }
+
+
+def _denoise_folder(args, sigma):
+    from keras_miyasawa import inference
+
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise ValueError(
+            "INPUT is a folder, so OUTPUT must be a folder too. "
+            f"Received: OUTPUT={args.output!r} (an existing file)"
+        )
+    if output.suffix.lower() in image_io.SUFFIXES and not output.exists():
+        raise ValueError(
+            "INPUT is a folder, so OUTPUT must be a folder, not an image file "
+            f"name. Received: OUTPUT={args.output!r}"
+        )
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1. Received: {args.batch_size}")
+    model, _ = _load_denoiser(args.preset)
+    start = time.perf_counter()
+    rows = inference.denoise_folder(
+        model,
+        args.input,
+        args.output,
+        batch_size=args.batch_size,
+        add_noise=None if sigma is None else sigma / 255.0,
+        seed=args.seed,
+        suffix=args.format and f".{args.format}",
+        overwrite=args.overwrite,
+        progress=_Progress("denoising"),
+        **_inference_options(args),
+    )
+    seconds = time.perf_counter() - start
+    report = {
+        "input": str(args.input),
+        "output": str(args.output),
+        "preset": str(args.preset),
+        "images": len(rows),
+        "batch_size": args.batch_size,
+        **_inference_options(args),
+        "seconds": round(seconds, 3),
+        "images_per_second": round(len(rows) / max(seconds, 1e-9), 3),
+        "results": [
+            {
+                "input": row["input"],
+                "output": row["output"],
+                "shape": row["shape"],
+                "sigma_hat_255": round(255.0 * row["sigma_hat"], 3),
+                **{k: round(row[k], 4) for k in ("noisy_psnr", "psnr") if k in row},
+            }
+            for row in rows
+        ],
+    }
+    if sigma is not None:
+        report.update(
+            {
+                "seed": args.seed,
+                "sigma_255": sigma,
+                "noisy_psnr": round(float(np.mean([r["noisy_psnr"] for r in rows])), 4),
+                "psnr": round(float(np.mean([r["psnr"] for r in rows])), 4),
+            }
+        )
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"Denoised {len(rows)} image(s) of {args.input} with {args.preset} in "
+        f"{seconds:.1f}s ({report['images_per_second']:.2f} images/s) -> "
+        f"{args.output}"
+    )
+    if sigma is not None:
+        print(
+            f"added noise sigma {sigma} (seed {args.seed}): mean PSNR "
+            f"{report['noisy_psnr']:.2f} dB noisy -> {report['psnr']:.2f} dB denoised"
+        )
+    return 0
+
+
 def _denoise(args):
-    image_io.check_writable(args.output, args.overwrite, "OUTPUT")
     sigma = None
     if args.add_noise is not None:
         sigma = evaluation.check_sigma_255(args.add_noise, "--add-noise")
+    if Path(args.input).is_dir():
+        return _denoise_folder(args, sigma)
+    image_io.check_writable(args.output, args.overwrite, "OUTPUT")
     if args.tile and args.tile <= 2 * args.overlap:
         raise ValueError(
             "--tile must exceed twice --overlap. Received: "
@@ -195,9 +308,10 @@ def _denoise(args):
         noise = rng.standard_normal(image.shape, dtype=np.float32)
         noisy = image + noise * np.float32(sigma / 255.0)
         del noise
+    prepared = _TiledDenoiser(model, _inference_options(args))
     if args.tile:
         denoised = tiling.denoise_tiled(
-            model,
+            prepared,
             noisy,
             tile=args.tile,
             overlap=args.overlap,
@@ -205,7 +319,7 @@ def _denoise(args):
             progress=_Progress("denoising"),
         )
     else:
-        denoised = np.asarray(model(noisy[None], training=False))[0]
+        denoised = prepared(noisy[None])[0]
     seconds = time.perf_counter() - start
     image_io.write_image(args.output, denoised, overwrite=args.overwrite)
     height, width, channels = image.shape
@@ -216,6 +330,7 @@ def _denoise(args):
         "preset": str(args.preset),
         "shape": [height, width, channels],
         "tile": args.tile,
+        **_inference_options(args),
         "seconds": round(seconds, 3),
         # Miyasawa: x_hat - y = sigma^2 * score ~ -noise, so its RMS estimates sigma.
         "sigma_hat_255": round(255.0 * float(np.sqrt(np.mean(residual**2))), 3),
@@ -304,17 +419,25 @@ def _evaluate(args):
 def _add_denoise_parser(commands):
     parser = commands.add_parser(
         "denoise",
-        help="denoise an image file (PNG/JPEG/TIFF/.npy), tiled for large images",
+        help="denoise an image file (PNG/JPEG/TIFF/.npy) or a folder of them",
         description="Denoise INPUT with a preset and write the estimate to OUTPUT. "
         "Images are read as [0, 1] floats; PNG/JPEG/TIFF outputs are clipped and "
         "8-bit, .npy outputs are the float32 estimate. Large images are processed "
         "in overlapping tiles (--tile), which gives the same result as the whole "
-        "image at once with bounded memory. Noise levels are in 0-255 units.",
+        "image at once with bounded memory. When INPUT is a folder, every image "
+        "in it is denoised (images of equal size batched together, --batch-size "
+        "at a time) into the folder OUTPUT under the same name; existing outputs "
+        "are kept unless --overwrite. Batch norm is folded into the convolutions "
+        "first (same outputs, faster). Noise levels are in 0-255 units.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("input", metavar="INPUT", help="the image to denoise")
     parser.add_argument(
-        "output", metavar="OUTPUT", help="the file to write (.png/.jpg/.tif/.npy)"
+        "input", metavar="INPUT", help="the image, or a folder of images, to denoise"
+    )
+    parser.add_argument(
+        "output",
+        metavar="OUTPUT",
+        help="the file to write (.png/.jpg/.tif/.npy), or a folder when INPUT is one",
     )
     parser.add_argument(
         "--preset", default=DEFAULT_PRESET, help="a preset name or preset folder"
@@ -340,7 +463,30 @@ def _add_denoise_parser(commands):
         "receptive-field radius)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=4, help="tiles per forward pass"
+        "--batch-size",
+        type=int,
+        default=4,
+        help="tiles (or, for a folder, images of equal size) per forward pass",
+    )
+    parser.add_argument(
+        "--jit", action="store_true", help="compile the network with XLA"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16"),
+        default="float32",
+        help="mixed_bfloat16: bfloat16 activations, float32 weights and output "
+        "(faster on CPUs/GPUs with bfloat16 units, a little less PSNR)",
+    )
+    parser.add_argument(
+        "--no-fold",
+        action="store_true",
+        help="run the network as built, without folding batch norm",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("png", "jpg", "tif", "npy"),
+        help="output format for a folder (default: each input's own)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --add-noise")
     parser.add_argument("--json", action="store_true", help="print a JSON report")
@@ -427,44 +573,114 @@ def _check_new_figure(path, overwrite, name):
         )
 
 
+class _Ticker:
+    """Elapsed seconds on stderr while a compiled sampler runs (terminals only)."""
+
+    def __init__(self, label):
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        start = time.perf_counter()
+        while not self._done.wait(1.0):
+            elapsed = time.perf_counter() - start
+            sys.stderr.write(f"\r{self.label} {elapsed:.0f}s")
+            sys.stderr.flush()
+
+    def __enter__(self):
+        if self.enabled:
+            sys.stderr.write(f"{self.label} 0s")
+            sys.stderr.flush()
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.enabled:
+            self._done.set()
+            self._thread.join()
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _run_sampler(args, model, shape):
+    """Runs `--sampler`; returns `(samples, sigmas or None, steps, converged)`."""
+    from keras_miyasawa import samplers
+
+    num = shape[0]
+    if args.sampler == "coarse-to-fine":
+        result = samplers.coarse_to_fine(model, shape, **_sampler_options(args))
+        steps = [int(v) for v in result.num_steps]
+        converged = [bool(v) for v in result.converged]
+        return result.samples, result.sigmas, steps, converged
+    if args.sampler == "annealed-langevin":
+        samples = samplers.annealed_langevin(
+            model,
+            shape,
+            sigma_max=args.sigma_max / 255.0,
+            sigma_min=args.sigma_min / 255.0,
+            num_levels=args.num_levels,
+            steps_per_level=args.steps_per_level,
+            epsilon=args.epsilon,
+            seed=args.seed,
+        )
+        return samples, None, [args.num_levels * args.steps_per_level] * num, None
+    samples = samplers.sample_with_denoiser(
+        model,
+        shape,
+        sigma=args.sigma / 255.0,
+        num_steps=args.num_steps,
+        step_size=args.step_size,
+        decay_rate=args.decay_rate,
+        seed=args.seed,
+    )
+    return samples, None, [args.num_steps] * num, None
+
+
 def _sample(args):
     from keras_miyasawa import plot
-    from keras_miyasawa import samplers
 
     image_io.check_writable(args.output, args.overwrite, "OUTPUT")
     if args.sigma_plot:
+        if args.sampler != "coarse-to-fine":
+            raise ValueError(
+                "--sigma-plot needs --sampler coarse-to-fine (the only sampler "
+                f"that measures sigma_t). Received: --sampler={args.sampler}"
+            )
         _check_new_figure(args.sigma_plot, args.overwrite, "--sigma-plot")
     height, width = _parse_size(args.size)
     if args.num < 1:
         raise ValueError(f"--num must be >= 1. Received: --num={args.num}")
     model, channels = _load_denoiser(args.preset)
-    _notice(f"sampling {args.num} image(s) of {height}x{width} ...")
+    shape = (args.num, height, width, channels or 1)
     start = time.perf_counter()
-    result = samplers.coarse_to_fine(
-        model, (args.num, height, width, channels or 1), **_sampler_options(args)
-    )
+    label = f"sampling {args.num} image(s) of {height}x{width} with {args.sampler}"
+    with _Ticker(label):
+        samples, sigmas, steps, converged = _run_sampler(args, model, shape)
     seconds = time.perf_counter() - start
-    _write_samples(args.output, result.samples, args.overwrite)
+    _write_samples(args.output, samples, args.overwrite)
     if args.sigma_plot:
         plot.sigma_trajectory(
-            np.asarray(result.sigmas).T, path=args.sigma_plot, target=args.sigma_l / 255
+            np.asarray(sigmas).T, path=args.sigma_plot, target=args.sigma_l / 255
         )
     report = {
         "output": str(args.output),
         "preset": str(args.preset),
-        "shape": [args.num, height, width, channels or 1],
+        "sampler": args.sampler,
+        "shape": list(shape),
         "seed": args.seed,
-        "num_steps": [int(v) for v in result.num_steps],
-        "converged": [bool(v) for v in result.converged],
+        "num_steps": steps,
+        "converged": converged,
         "seconds": round(seconds, 3),
     }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
+        span = f"{min(steps)}-{max(steps)}" if min(steps) < max(steps) else steps[0]
         print(
-            f"Drew {args.num} sample(s) of {height}x{width} from {args.preset} in "
-            f"{seconds:.1f}s ({min(report['num_steps'])}-"
-            f"{max(report['num_steps'])} steps) -> {args.output}"
+            f"Drew {args.num} sample(s) of {height}x{width} from {args.preset} with "
+            f"{args.sampler} in {seconds:.1f}s ({span} steps) -> {args.output}"
         )
     return 0
 
@@ -588,19 +804,61 @@ def _add_sample_parser(commands):
     parser = commands.add_parser(
         "sample",
         help="draw images from the prior implicit in a denoiser",
-        description="Draw samples from the prior implicit in a blind denoiser "
-        "with the coarse-to-fine sampler of Kadkhodaie & Simoncelli (2021). "
-        "OUTPUT: a .npy file gets the (n, h, w, c) batch, an image file the "
-        "samples side by side.",
+        description="Draw samples from the prior implicit in a blind denoiser. "
+        "--sampler coarse-to-fine (default): Kadkhodaie & Simoncelli (2021), "
+        "which reads the noise level off the residual and stops at --sigma-l "
+        "(options --h0, --beta, --sigma-l, --max-steps). annealed-langevin: Song "
+        "& Ermon (2019), --num-levels geometric noise levels from --sigma-max to "
+        "--sigma-min, --steps-per-level steps each, step epsilon * "
+        "(sigma_i / sigma_min)^2. langevin: the guide's sample_with_denoiser, "
+        "--num-steps steps of size --step-size while sigma decays by "
+        "--decay-rate per step from --sigma (it overshoots once step_size / "
+        "sigma^2 exceeds about 2, reported as an error). Noise levels are in "
+        "0-255 units. OUTPUT: a .npy file gets the (n, h, w, c) batch, an image "
+        "file the samples side by side.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("output", metavar="OUTPUT", help="the file to write")
+    parser.add_argument(
+        "--sampler",
+        choices=("coarse-to-fine", "annealed-langevin", "langevin"),
+        default="coarse-to-fine",
+        help="the sampling algorithm",
+    )
     parser.add_argument("--size", default="64x64", help="HEIGHTxWIDTH")
     parser.add_argument("--num", type=int, default=1, help="number of samples")
     parser.add_argument(
-        "--sigma-plot", help="also save the sigma_t trajectory figure here"
+        "--sigma-plot",
+        help="coarse-to-fine: also save the sigma_t trajectory figure here",
     )
     _add_sampler_arguments(parser)
+    annealed = parser.add_argument_group("annealed-langevin")
+    annealed.add_argument(
+        "--sigma-max", type=float, default=255.0, help="first noise level (0-255)"
+    )
+    annealed.add_argument(
+        "--sigma-min", type=float, default=2.55, help="last noise level (0-255)"
+    )
+    annealed.add_argument(
+        "--num-levels", type=int, default=10, help="number of noise levels"
+    )
+    annealed.add_argument(
+        "--steps-per-level", type=int, default=100, help="steps at each level"
+    )
+    annealed.add_argument(
+        "--epsilon", type=float, default=2e-5, help="step at the last level"
+    )
+    langevin = parser.add_argument_group("langevin")
+    langevin.add_argument(
+        "--sigma", type=float, default=255.0, help="initial noise level (0-255)"
+    )
+    langevin.add_argument("--num-steps", type=int, default=200, help="steps")
+    langevin.add_argument(
+        "--step-size", type=float, default=0.01, help="the Langevin step"
+    )
+    langevin.add_argument(
+        "--decay-rate", type=float, default=0.99, help="sigma's factor per step"
+    )
     parser.set_defaults(handler=_sample)
     return parser
 
@@ -644,12 +902,69 @@ def _add_solve_parser(commands):
     return parser
 
 
+# Overrides where `bench` looks for benchmarks/bench.py (the folder holding it).
+BENCHMARKS_DIR_ENV = "KERAS_MIYASAWA_BENCHMARKS_DIR"
+
+
+def _bench_script():
+    value = os.environ.get(BENCHMARKS_DIR_ENV)
+    if value:
+        return Path(value).expanduser() / "bench.py"
+    root = Path(__file__).resolve().parents[1]
+    # Only a source checkout (setup.cfg beside the package) has benchmarks/.
+    if not (root / "setup.cfg").is_file():
+        return None
+    return root / "benchmarks" / "bench.py"
+
+
+def _bench(args):
+    script = _bench_script()
+    if script is None or not script.is_file():
+        where = script or Path(__file__).resolve().parents[1] / "benchmarks"
+        print(
+            f"{PROG} bench needs a source checkout with benchmarks/bench.py; not "
+            f"found at {where} (clone the repository, or set "
+            f"{BENCHMARKS_DIR_ENV} to its benchmarks folder)",
+            file=sys.stderr,
+        )
+        return 1
+    sys.stdout.flush()
+    # A child process: library code never imports benchmarks/ (STYLE.md).
+    return subprocess.call([sys.executable, str(script), *args.bench_args])
+
+
+def _add_bench_parser(commands):
+    parser = commands.add_parser(
+        "bench",
+        help="run the speed benchmarks (benchmarks/bench.py of a source checkout)",
+        description="Run benchmarks/bench.py of the source checkout this package "
+        "is installed from, in a child process with this Python, and exit with its "
+        "status. Every other argument goes to bench.py: --json (one JSON object "
+        "at the end), --quick (fewer repeats), --no-xla (skip jit_compile), "
+        "--matmul-size N, --tiled-filters N. It measures the float32 matmul peak, "
+        "BF-DnCNN inference against it and against a plain Keras DnCNN, sampler "
+        "and training throughput and the memory of tiled denoising (minutes on a "
+        "laptop CPU). Same as `make bench`.",
+        usage=f"{PROG} bench [-h] [--json] [--quick] [--no-xla] [--matmul-size N] "
+        "[--tiled-filters N]",
+        allow_abbrev=False,
+    )
+    parser.set_defaults(handler=_bench, bench_args=[])
+    return parser
+
+
 def build_parser():
     """The argument parser of `keras-miyasawa` (one sub-command per task)."""
     parser = _ArgumentParser(
         prog=PROG,
         description="Bias-free denoisers, Miyasawa scores and implicit priors. "
         "Images are in [0, 1]; noise levels (--sigma) are given in 0-255 units.",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's start-up log lines (hidden by default; also "
+        "KERAS_MIYASAWA_VERBOSE=1 or TF_CPP_MIN_LOG_LEVEL=0)",
     )
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=_ArgumentParser
@@ -714,6 +1029,7 @@ def build_parser():
     _add_evaluate_parser(commands)
     _add_sample_parser(commands)
     _add_solve_parser(commands)
+    _add_bench_parser(commands)
     return parser
 
 
@@ -729,9 +1045,13 @@ def main(argv=None):
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.handler is not _bench:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 2
+    if extra:
+        args.bench_args = extra
     try:
         return args.handler(args)
     except KeyboardInterrupt:

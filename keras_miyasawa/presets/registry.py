@@ -7,6 +7,8 @@ scanned when a preset is listed or loaded.
 import difflib
 import io
 import os
+import site
+import sys
 from pathlib import Path
 
 from keras_miyasawa.models import DnCNN
@@ -25,20 +27,54 @@ _CLASSES = {"dncnn": DnCNN, "unet": UNet}
 DEFAULT_PRESET = "bf_unet_gray_0-55"
 
 
+# Where an installed package keeps models/ (setup.cfg's [options.data_files]),
+# relative to the installation prefix.
+INSTALLED_MODELS_SUBDIR = Path("share", "keras-miyasawa", "models")
+
+
+def get_installed_models_dir(prefixes=None):
+    """The `models/` folder of an installed (non-editable) keras-miyasawa.
+
+    Args:
+        prefixes: optional installation prefixes to search. Defaults to
+            `sys.prefix` (a virtual environment or the system) and the user
+            base of `pip install --user`.
+
+    Returns:
+        The first `<prefix>/share/keras-miyasawa/models` folder that exists,
+        or `None`.
+    """
+    if prefixes is None:
+        prefixes = (sys.prefix, site.getuserbase())
+    for prefix in prefixes:
+        folder = Path(prefix) / INSTALLED_MODELS_SUBDIR
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def _source_checkout_root():
+    root = Path(__file__).resolve().parents[2]
+    # Only a source checkout (setup.cfg beside the package) has models/.
+    return root if (root / "setup.cfg").is_file() else None
+
+
 def get_models_dir():
     """The folder of the project's own presets.
 
     Returns:
         `$KERAS_MIYASAWA_MODELS_DIR`, or the top-level `models/` folder of a
-        source checkout of keras-miyasawa, or `None` for an installed package
-        without one.
+        source checkout of keras-miyasawa (an editable install included), or
+        the `share/keras-miyasawa/models` folder an installed package brings
+        (`get_installed_models_dir()`), or `None` without any of them.
     """
     value = os.environ.get(MODELS_DIR_ENV)
     if value:
         return Path(value).expanduser()
-    root = Path(__file__).resolve().parents[2]
-    # Only a source checkout (setup.cfg beside the package) has models/.
-    return root / "models" if (root / "setup.cfg").is_file() else None
+    root = _source_checkout_root()
+    if root is not None:
+        return root / "models"
+    return get_installed_models_dir()
 
 
 def _project_presets():

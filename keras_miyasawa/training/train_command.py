@@ -64,6 +64,14 @@ def add_parser(subparsers):
         "--levels", type=int, help="UNet levels (the model's default if omitted)"
     )
     parser.add_argument(
+        "--batch-norm",
+        choices=("on", "off"),
+        help="batch norm after the hidden convs (the model's default if omitted: "
+        "on for DnCNN, off for UNet). Off trains more reliably on low noise "
+        "levels, where a bias-free batch norm's division by the batch std of "
+        "uncentered features makes the first steps blow up",
+    )
+    parser.add_argument(
         "--biased",
         action="store_true",
         help="train the biased twin (Conv2D with bias, standard batch norm)",
@@ -143,6 +151,8 @@ def run(args):
     for name in ("depth", "filters", "levels"):
         if getattr(args, name, None) is not None:
             model_kwargs[name] = getattr(args, name)
+    if args.batch_norm is not None:
+        model_kwargs["batch_norm"] = args.batch_norm == "on"
     data_kwargs = {}
     if args.tfds_data_dir or args.download:
         data_kwargs = {"data_dir": args.tfds_data_dir, "download": args.download}
