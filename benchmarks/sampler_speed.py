@@ -5,17 +5,22 @@ Simoncelli's Algorithm 1 on 40x40 grayscale images with the default BF-DnCNN
 (20 layers, 64 filters), all from one run:
 
 - compiled: `keras_miyasawa.samplers.coarse_to_fine` (one `tf.function` with a
-  `tf.while_loop`), 1 and 16 chains, without and with XLA (`jit_compile`);
-- eager: the same algorithm as a plain Python loop calling the Keras model
-  eagerly, 1 chain;
+  `tf.while_loop`), 1 and 16 chains, without and with XLA (`jit_compile`),
+  with its default `fold_batch_norm=True` (it runs the model with the batch
+  norms folded into the convolutions, same outputs) and, for 16 chains,
+  without;
+- eager: the same algorithm as a plain Python loop calling the user's Keras
+  model (as given, not folded) eagerly, 1 chain;
 - PyTorch (when `torch` is installed, `pip install -e .[torch]`): the
   reference-style loop (`torch.no_grad`, one chain) on the same weights.
 
 Every variant runs the same fixed number of iterations (`sigma_L` is set
 below reach, so no chain stops early); compilation happens in a warm-up call
-that is not timed. The weights are the `dncnn/bias_free/0-100` reference
-checkpoint when `../shared` is present, else a freshly initialized DnCNN (the
-speed does not depend on the weights).
+that is not timed, and the variants are then timed in turns, one run each per
+round, so that a change of load during the run affects them alike. The
+weights are the `dncnn/bias_free/0-100` reference checkpoint when `../shared`
+is present, else a freshly initialized DnCNN (the speed does not depend on the
+weights).
 
 Usage (from the repository root):
 
@@ -59,7 +64,7 @@ def best_rate(run, chains, iterations, repeats, warm_up=True):
     return chains * iterations / min(times)
 
 
-def compiled(model, chains, iterations, jit_compile):
+def compiled(model, chains, iterations, jit_compile, fold_batch_norm=True):
     def run():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # not converged: wanted
@@ -72,6 +77,7 @@ def compiled(model, chains, iterations, jit_compile):
                 max_steps=iterations,
                 seed=0,
                 jit_compile=jit_compile,
+                fold_batch_norm=fold_batch_norm,
             )
         assert int(result.num_steps.min()) == iterations
         return result
@@ -188,29 +194,47 @@ def main(argv=None):
         f"TF {tf.__version__}; BF-DnCNN 20x64 ({source}); {SIZE}x{SIZE} gray; "
         f"{n} iterations, best of {k}"
     )
-    rows = []
-    eager_rate = best_rate(eager_loop(model, n), 1, n, k)
-    rows.append(("eager Python loop (TF), 1 chain", eager_rate, None))
+    # (label, run, chains, first call): every variant is warmed up first and
+    # then timed in turns, round after round, so that a change in the load of
+    # the machine during the run hits all of them alike.
+    variants = []
+    eager = eager_loop(model, n)
+    eager()
+    variants.append(("eager Python loop (TF), 1 chain", eager, 1, None))
     for jit in (False, True) if not args.no_xla else (False,):
         for chains in (1, 16):
             run, warmup = compiled(model, chains, n, jit)
-            rate = best_rate(run, chains, n, k, warm_up=False)
             xla = " + XLA" if jit else ""
             label = f"compiled coarse_to_fine{xla}, {chains} chain{'s' * (chains > 1)}"
-            rows.append((label, rate, warmup))
+            variants.append((label, run, chains, warmup))
+    # The sampler's default runs the model with its batch norms folded into
+    # the convolutions; this row shows what that is worth.
+    run, warmup = compiled(model, 16, n, False, fold_batch_norm=False)
+    label = "compiled coarse_to_fine, 16 chains, fold_batch_norm=False"
+    variants.append((label, run, 16, warmup))
     try:
         import torch
 
-        torch_rate = best_rate(torch_loop(weights, n), 1, n, k)
-        rows.append(
-            (
-                f"PyTorch {torch.__version__} reference-style loop, 1 chain",
-                torch_rate,
-                None,
-            )
-        )
+        run = torch_loop(weights, n)
+        run()
+        label = f"PyTorch {torch.__version__} reference-style loop, 1 chain"
+        variants.append((label, run, 1, None))
+        has_torch = True
     except ImportError:
-        torch_rate = None
+        has_torch = False
+    best = [float("inf")] * len(variants)
+    for _ in range(k):
+        for i, (_, run, _, _) in enumerate(variants):
+            start = time.perf_counter()
+            run()
+            best[i] = min(best[i], time.perf_counter() - start)
+    rows = [
+        (label, chains * n / time_, warmup)
+        for (label, _, chains, warmup), time_ in zip(variants, best)
+    ]
+    eager_rate = rows[0][1]
+    torch_rate = rows[-1][1] if has_torch else None
+    if not has_torch:
         rows.append(("PyTorch loop: torch not installed", float("nan"), None))
 
     print()

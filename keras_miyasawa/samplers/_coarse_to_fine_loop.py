@@ -63,7 +63,10 @@ def build(name, denoiser_handle, operator_handle, record, jit_compile):
             # that jit_compile does not change the random numbers.
             z = _common.normal(tf.shape(y), _common.step_seed(seed, t), y.dtype)
             y_new, sigma, x_hat = step(y, measurement, t, h0, beta, z)
-            finite = _common.per_chain_finite(y_new, x_hat) & tf.math.is_finite(sigma)
+            # sigma_t is finite iff every value of d_t is and sum(d_t^2) does
+            # not overflow; then f(y) = y + d_t and y_t are finite too, so one
+            # check per chain replaces two reductions over every value.
+            finite = tf.math.is_finite(sigma)
             bad_now = active & tf.logical_not(finite)
             diverged = tf.where(tf.reduce_any(bad_now), t, diverged)
             ok = active & finite
@@ -155,12 +158,14 @@ def run(
     seed,
     trajectory_every,
     jit_compile,
+    fold_batch_norm,
 ):
     """Runs the cached compiled loop of sampler `name`; returns `(y, x_hat, result)`.
 
     Reports divergence as an error and unconverged chains as a warning.
     """
     record = trajectory_every > 0
+    denoiser = _common.inference_denoiser(denoiser, fold_batch_norm)
     loop = _common.cached_function(
         name,
         denoiser,
