@@ -61,7 +61,8 @@ def _format_psnr(info):
     psnr = info.get("set12_psnr")
     if not psnr:
         return "-"
-    return "/".join(f"{psnr[s]:.2f}" for s in sorted(psnr, key=float))
+    # The table's columns; a card may list more levels (`presets show` has all).
+    return "/".join(f"{psnr[s]:.2f}" if s in psnr else "-" for s in ("15", "25", "50"))
 
 
 def _presets_list(args):
