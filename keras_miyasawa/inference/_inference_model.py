@@ -5,13 +5,13 @@ options and strategy, and reuse it (no refolding, no retracing) on later calls
 while the model's weights are unchanged.
 """
 
-import hashlib
 import weakref
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_miyasawa._weights import weights_fingerprint
 from keras_miyasawa.models.denoiser import Denoiser
 from keras_miyasawa.models.fold_batch_norm import fold_batch_norm
 
@@ -70,13 +70,6 @@ def default_strategy():
     if names not in _STRATEGIES:
         _STRATEGIES[names] = tf.distribute.MirroredStrategy(list(names))
     return _STRATEGIES[names]
-
-
-def _fingerprint(model):
-    digest = hashlib.blake2b(digest_size=16)
-    for weight in model.weights:
-        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)))
-    return digest.hexdigest()
 
 
 def _build(denoiser, fold, precision):
@@ -166,7 +159,7 @@ class InferenceModel:
 def inference_model(denoiser, fold, jit_compile, precision, strategy):
     """The cached `InferenceModel` of `denoiser` for these options."""
     key = (bool(fold), bool(jit_compile), precision, id(strategy))
-    fingerprint = _fingerprint(denoiser)
+    fingerprint = weights_fingerprint(denoiser)
     entries = _CACHE.setdefault(denoiser, {})
     cached = entries.get(key)
     if cached is None or cached[0] != fingerprint or cached[1].strategy is not strategy:

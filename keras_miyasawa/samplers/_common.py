@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 # `(fn(y, sigma) -> x_hat, conditional)` for a model, a prior or a callable.
+from keras_miyasawa._weights import weights_fingerprint
 from keras_miyasawa.miyasawa import as_denoise_fn as denoise_fn
 from keras_miyasawa.models import Denoiser
 from keras_miyasawa.models import fold_batch_norm as fold_batch_norm_copy
@@ -24,7 +25,8 @@ from keras_miyasawa.operators import Operator
 from keras_miyasawa.samplers.divergence_error import DivergenceError
 
 _CACHE = weakref.WeakKeyDictionary()
-# user model -> (its batch-norm-folded copy, the source weights it was folded from).
+# user model -> (its batch-norm-folded copy, the fingerprint of the weights it
+# was folded from).
 _FOLDED = weakref.WeakKeyDictionary()
 
 # How many times each sampler's compiled loop was traced (Python runs the body
@@ -114,17 +116,15 @@ def inference_denoiser(denoiser, fold_batch_norm):
         return denoiser
     if not denoiser.get_config().get("batch_norm", False):
         return denoiser
-    weights = denoiser.get_weights()
+    fingerprint = weights_fingerprint(denoiser)
     folded, source = _FOLDED.get(denoiser, (None, None))
     if folded is None:
         folded = fold_batch_norm_copy(denoiser)
-    elif len(source) != len(weights) or not all(
-        np.array_equal(a, b) for a, b in zip(source, weights)
-    ):
+    elif source != fingerprint:
         folded.set_weights(fold_batch_norm_copy(denoiser).get_weights())
     else:
         return folded
-    _FOLDED[denoiser] = (folded, weights)
+    _FOLDED[denoiser] = (folded, fingerprint)
     return folded
 
 
