@@ -21,6 +21,11 @@ One run measures and prints (issue 7):
     takes seconds, not the ~10 minutes the 64-filter network needs on 2 cores;
     `--tiled-filters 64` measures the full one.
 
+(a), (b), (c) and (d) are timed in interleaved rounds: every variant is run
+once untimed (tracing, compilation, first allocation), then each round times
+every variant once, and each figure is the best of its rounds, so that a change
+of load during the run hits all variants alike (as in `sampler_speed.py`).
+
 Every step prints as it finishes; `--json` prints one JSON object at the end.
 
     python benchmarks/bench.py [--json] [--quick] [--no-xla]
@@ -83,23 +88,39 @@ def machine():
 
 
 def best_time(fn, repeats):
-    fn()  # warm-up: tracing, compilation, first allocation
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    return interleaved_best_times({"fn": fn}, repeats)["fn"]
+
+
+def interleaved_best_times(fns, rounds):
+    """Best wall time of each callable in `fns` (a dict), timed in turns.
+
+    Each is called once untimed (tracing, compilation, first allocation); then
+    every round times each of them once, so that a change of load during the
+    run affects them alike.
+    """
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 # --- (a) ---------------------------------------------------------------------
 
 
-def matmul_peak(size, repeats):
+def matmul_fn(size):
     a = tf.random.normal((size, size))
     b = tf.random.normal((size, size))
     matmul = tf.function(lambda: tf.matmul(a, b))
-    seconds = best_time(lambda: matmul().numpy(), repeats)
+    return lambda: matmul().numpy()
+
+
+def matmul_peak(size, repeats):
+    seconds = best_time(matmul_fn(size), repeats)
     return {"size": size, "seconds": seconds, "gflops": 2 * size**3 / seconds / 1e9}
 
 
@@ -127,17 +148,22 @@ def plain_keras_dncnn(depth=DEPTH, filters=FILTERS):
     return keras.Model(inputs, keras.layers.Add()([inputs, x]))
 
 
-def inference_rate(model, y, repeats, jit_compile, flops):
+def inference_fn(model, y, jit_compile):
     fn = tf.function(lambda y: model(y, training=False), jit_compile=jit_compile)
-    seconds = best_time(lambda: fn(y).numpy(), repeats)
+    return lambda: fn(y).numpy()
+
+
+def inference_rate(model, y, repeats, jit_compile, flops):
+    seconds = best_time(inference_fn(model, y, jit_compile), repeats)
     return {"seconds": seconds, "gflops": flops / seconds / 1e9}
 
 
-def torch_dncnn_rate(y, repeats, flops):
+def torch_dncnn_fn(y):
+    """(callable, info) for the network in PyTorch eager, or (None, reason)."""
     try:
         import torch
     except ImportError:
-        return {"available": False, "reason": "torch is not importable"}
+        return None, {"available": False, "reason": "torch is not importable"}
     from torch import nn
 
     layers = [nn.Conv2d(1, FILTERS, 3, padding=1, bias=False), nn.ReLU()]
@@ -155,14 +181,20 @@ def torch_dncnn_rate(y, repeats, flops):
         with torch.no_grad():
             return x - net(x)
 
-    seconds = best_time(run, repeats)
-    return {
+    info = {
         "available": True,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
-        "seconds": seconds,
-        "gflops": flops / seconds / 1e9,
     }
+    return run, info
+
+
+def torch_dncnn_rate(y, repeats, flops):
+    run, info = torch_dncnn_fn(y)
+    if run is None:
+        return info
+    seconds = best_time(run, repeats)
+    return {**info, "seconds": seconds, "gflops": flops / seconds / 1e9}
 
 
 # --- (e), (f) ------------------------------------------------------------------
@@ -293,7 +325,7 @@ def main(argv=None):
         _tiled_child(*(int(v) for v in args.tiled_child.split(",")))
         return None
 
-    repeats = 2 if args.quick else 3
+    rounds = 2 if args.quick else 5
     start = time.perf_counter()
     keras.utils.set_random_seed(0)
     result = {
@@ -303,34 +335,53 @@ def main(argv=None):
     }
     log(f"# bench {result['date']}: {result['machine']['cpu']}")
 
-    peak = matmul_peak(args.matmul_size, 3 if args.quick else 5)
-    result["a_matmul_peak"] = peak
-    log(f"(a) matmul {args.matmul_size}^2: {peak['gflops']:.1f} GFLOP/s")
-
+    # (a)-(d): every variant warmed up once, then timed in interleaved rounds.
     y = np.random.default_rng(0).uniform(size=IMAGE_SHAPE).astype("float32")
     flops = dncnn_flops(*IMAGE_SHAPE[1:3])
     bf_dncnn = km.models.DnCNN(depth=DEPTH, filters=FILTERS)
-    variants = {
+    models = {
         "b_bf_dncnn_batch_norm": bf_dncnn,
         "b_bf_dncnn_folded": km.models.fold_batch_norm(bf_dncnn),
         "c_plain_keras_dncnn": plain_keras_dncnn(),
     }
     jits = (False,) if args.no_xla else (False, True)
-    inference = {"image": "481x321 gray", "gflop_per_image": flops / 1e9}
-    for name, model in variants.items():
+    fns = {"a_matmul_peak": matmul_fn(args.matmul_size)}
+    for name, model in models.items():
         for jit in jits:
-            key = name + ("_xla" if jit else "")
-            rate = inference_rate(model, y, repeats, jit, flops)
-            rate["fraction_of_matmul_peak"] = rate["gflops"] / peak["gflops"]
-            inference[key] = rate
-            log(
-                f"{key}: {rate['gflops']:.1f} GFLOP/s "
-                f"({rate['fraction_of_matmul_peak']:.2f} of peak, "
-                f"{rate['seconds']:.2f} s/image)"
-            )
-    torch_rate = torch_dncnn_rate(y, repeats, flops)
-    inference["d_pytorch_eager"] = torch_rate
-    log(f"(d) PyTorch: {torch_rate}")
+            fns[name + ("_xla" if jit else "")] = inference_fn(model, y, jit)
+    torch_run, torch_info = torch_dncnn_fn(y)
+    if torch_run is not None:
+        fns["d_pytorch_eager"] = torch_run
+    log(f"timing {len(fns)} variants in {rounds} interleaved rounds")
+    seconds = interleaved_best_times(fns, rounds)
+
+    matmul_seconds = seconds.pop("a_matmul_peak")
+    peak = {
+        "size": args.matmul_size,
+        "seconds": matmul_seconds,
+        "gflops": 2 * args.matmul_size**3 / matmul_seconds / 1e9,
+    }
+    result["a_matmul_peak"] = peak
+    log(f"(a) matmul {args.matmul_size}^2: {peak['gflops']:.1f} GFLOP/s")
+    inference = {
+        "image": "481x321 gray",
+        "gflop_per_image": flops / 1e9,
+        "timing": f"best of {rounds} interleaved rounds after one warm-up each",
+    }
+    for key, time_ in seconds.items():
+        rate = {"seconds": time_, "gflops": flops / time_ / 1e9}
+        if key == "d_pytorch_eager":
+            rate = {**torch_info, **rate}
+        rate["fraction_of_matmul_peak"] = rate["gflops"] / peak["gflops"]
+        inference[key] = rate
+        log(
+            f"{key}: {rate['gflops']:.1f} GFLOP/s "
+            f"({rate['fraction_of_matmul_peak']:.2f} of peak, "
+            f"{rate['seconds']:.2f} s/image)"
+        )
+    if torch_run is None:
+        inference["d_pytorch_eager"] = torch_info
+        log(f"(d) PyTorch: {torch_info}")
     result["inference"] = inference
 
     result["e_sampler"] = sampler_rates(iterations=10, repeats=1)

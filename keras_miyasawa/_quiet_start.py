@@ -118,10 +118,16 @@ def _is_cli():
 def _is_verbose():
     if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
         return True
-    return (
-        "--verbose" in getattr(sys, "argv", [])[1:]
-        or os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
-    )
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
+        return True
+    # The top-level `--verbose` comes before the sub-command (`train` has a
+    # `--verbose N` of its own).
+    for arg in getattr(sys, "argv", [])[1:]:
+        if not arg.startswith("-"):
+            return False
+        if arg == "--verbose":
+            return True
+    return False
 
 
 def quiet_tensorflow_start():

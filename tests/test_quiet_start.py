@@ -104,3 +104,19 @@ def test_verbose_shows_tensorflow_start_up_lines():
     )
     assert result.returncode == 0, result.stderr
     assert any(TF_LOG_LINE.match(line) for line in result.stderr.splitlines())
+
+
+@pytest.mark.parametrize(
+    "argv, verbose",
+    [
+        (["keras-miyasawa", "--verbose", "presets", "list"], True),
+        (["keras-miyasawa", "presets", "list"], False),
+        # `train --verbose 2` is train's progress level, not the log switch.
+        (["keras-miyasawa", "train", "--data", "d", "--verbose", "2"], False),
+    ],
+)
+def test_only_the_top_level_verbose_flag_shows_the_log(monkeypatch, argv, verbose):
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    monkeypatch.delenv("KERAS_MIYASAWA_VERBOSE", raising=False)
+    assert _quiet_start._is_verbose() is verbose
