@@ -10,6 +10,8 @@ checkpoints, e.g. `KERAS_MIYASAWA_CHECKPOINT_DIR=../shared/reference/checkpoints
 
     python benchmarks/reference_psnr.py --preset mohan2020_dncnn_bias_free_0-55
     python benchmarks/reference_psnr.py --preset all --json psnr.json
+    python benchmarks/reference_psnr.py --preset bf_dncnn_color_0-55 --channels 3 \
+        --data ../shared/data/live1_color
 
 Prints a Markdown table; `--json PATH` also writes the figures (`-` for stdout).
 """
@@ -35,9 +37,11 @@ def _library():
     return km
 
 
-def load_set12(data_dir=DEFAULT_DATA):
-    """Returns the Set12 images as a list of float32 (1, H, W, 1) arrays in [0, 1]."""
-    return _library().evaluation.load_images(data_dir, channels=1, name="data_dir")
+def load_set12(data_dir=DEFAULT_DATA, channels=1):
+    """The images (Set12 by default) as float32 (1, H, W, C) arrays in [0, 1]."""
+    return _library().evaluation.load_images(
+        data_dir, channels=channels, name="data_dir"
+    )
 
 
 def psnr_table(model, images, sigmas=DEFAULT_SIGMAS, seed=0):
@@ -64,7 +68,16 @@ def main(argv=None):
         help="noise std in 0-255 units. Default: 15 25 50",
     )
     parser.add_argument("--seed", type=int, default=0, help="noise seed. Default: 0")
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="Set12 folder")
+    parser.add_argument(
+        "--data", default=str(DEFAULT_DATA), help="image folder. Default: Set12"
+    )
+    parser.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="1: gray, 3: colour (colour presets, e.g. on ../shared/data/live1_color)",
+    )
     parser.add_argument("--json", help="also write the results as JSON ('-': stdout)")
     args = parser.parse_args(argv)
 
@@ -72,7 +85,7 @@ def main(argv=None):
     presets = args.preset or ["mohan2020_dncnn_bias_free_0-55"]
     if "all" in presets:
         presets = km.list_presets()
-    images = load_set12(args.data)
+    images = load_set12(args.data, args.channels)
     sigmas = [int(s) if float(s).is_integer() else s for s in args.sigma]
     results = {}
     header = "| preset | " + " | ".join(f"sigma {s}" for s in sigmas) + " | time (s) |"
@@ -88,7 +101,7 @@ def main(argv=None):
         print(f"| {preset} | {cells} | {elapsed:.0f} |", flush=True)
     if args.json:
         payload = {
-            "data": "set12",
+            "data": Path(args.data).name,
             "seed": args.seed,
             "sigmas_255": sigmas,
             "clip": [0.0, 1.0],
