@@ -221,6 +221,18 @@ def test_effective_dimension_of_bf_dncnn_falls_as_the_noise_grows(presets):
     np.testing.assert_allclose(estimate, trace, rtol=0.25)
 
 
+def test_effective_dimension_of_our_bf_dncnn_preset_falls_as_the_noise_grows():
+    # The project's own gray BF-DnCNN (models/bf_dncnn_gray_0-55), trained here.
+    y = _noisy_set12_crop(16)
+    model = km.from_preset("bf_dncnn_gray_0-55")
+    jacobian = analysis.jacobian_matrix(model, y)
+    trace = np.asarray(analysis.effective_dimension(jacobian))
+    count = np.asarray(analysis.effective_dimension(jacobian, threshold=0.5))
+    assert np.all(np.diff(trace) < 0), trace
+    assert np.all(np.diff(count) < 0), count
+    assert trace[0] > 3 * trace[-1]
+
+
 def test_net_bias_is_zero_for_bf_dncnn_and_not_for_dncnn(presets):
     y = _noisy_set12_crop(40)
     bias_free = np.asarray(analysis.net_bias(presets["bias_free"], y)["bias_ratio"])
