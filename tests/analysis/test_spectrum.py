@@ -5,6 +5,8 @@ closed form), on small random networks, and on the reference presets of
 Mohan et al. (2020) when `../shared` is present.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -17,6 +19,7 @@ SIGMA = 0.5  # exact in float32, which the prior casts sigma to
 CHECKPOINTS = test_case.SHARED / "reference" / "checkpoints"
 SET12 = test_case.SHARED / "data" / "set12"
 SIGMAS_255 = (5, 15, 25, 50, 100)
+OUR_MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def _gaussian(shape=(12,), seed=0, mean=None):
@@ -222,9 +225,10 @@ def test_effective_dimension_of_bf_dncnn_falls_as_the_noise_grows(presets):
 
 
 def test_effective_dimension_of_our_bf_dncnn_preset_falls_as_the_noise_grows():
-    # The project's own gray BF-DnCNN (models/bf_dncnn_gray_0-55), trained here.
+    # The project's own gray BF-DnCNN, trained here; loaded from its folder since
+    # the `presets` fixture may have pointed KERAS_MIYASAWA_MODELS_DIR elsewhere.
     y = _noisy_set12_crop(16)
-    model = km.from_preset("bf_dncnn_gray_0-55")
+    model = km.from_preset(OUR_MODELS / "bf_dncnn_gray_0-55")
     jacobian = analysis.jacobian_matrix(model, y)
     trace = np.asarray(analysis.effective_dimension(jacobian))
     count = np.asarray(analysis.effective_dimension(jacobian, threshold=0.5))
