@@ -26,47 +26,31 @@ def test_parity_with_reference_synthesis(reference_denoiser, parity_runs):
     assert max_error <= 1e-3
 
 
-def test_blind_gaussian_mixture_small_beta_lands_near_components_with_weights():
-    """An ascent, not an exact sampler: near the components, right weights.
+@pytest.mark.parametrize(
+    "dim, std_scale, sigma_max, num_nodes, chains, sigma_0, sigma_L",
+    [(16, 1.0, 6.0, 16, 600, 4.0, 0.01), (2, 0.3, 2.0, 32, 400, 2.0, 0.001)],
+)
+def test_blind_gaussian_mixture_small_beta_lands_near_components_with_weights(
+    dim, std_scale, sigma_max, num_nodes, chains, sigma_0, sigma_L
+):
+    """An ascent, not an exact sampler: within 3 std of a component, weights
+    within 0.1.
 
-    16 dimensions: the effective noise level ||d|| / sqrt(N) needs many values
-    to be a good estimate (in 2-D it fluctuates so much that every chain
-    collapses onto the dominant component; see the sampler's docstring).
+    The blind oracle's sigma range must suit the dimension: in 16-D the
+    effective noise level ||d|| / sqrt(N) is a good estimate over a wide range;
+    in 2-D it fluctuates, and with a range much wider than the data's spread
+    (the means are about 3 apart), say (0, 6), the 2-D blind MMSE denoiser
+    shrinks every chain to one point (see the sampler's docstring).
     """
-    prior, means, stds = stats.three_component_mixture(16)
-    blind = prior.blind_denoiser((0.0, 6.0), num_nodes=16)
+    prior, means, stds = stats.three_component_mixture(dim, std_scale=std_scale)
+    blind = prior.blind_denoiser((0.0, sigma_max), num_nodes=num_nodes)
     result = km.samplers.coarse_to_fine(
         blind,
-        (600, 16),
+        (chains, dim),
         h0=0.05,
         beta=0.05,
-        sigma_0=4.0,
-        sigma_L=0.01,
-        init_mean=0.0,
-        seed=0,
-    )
-    assert result.converged.all()
-    weights, _, distances = stats.mixture_summary(prior, means, stds, result.samples)
-    np.testing.assert_allclose(weights, prior.weights, atol=0.1)
-    assert distances.max() <= 3.0
-
-
-def test_blind_gaussian_mixture_2d_small_beta_lands_near_components_with_weights():
-    """2-D: within 3 std of a component, mixture weights within 0.1.
-
-    In 2-D the blind oracle needs a sigma range of the order of the data's
-    spread (here the means are about 3 apart): with a much wider one, say
-    (0, 6), the 2-D blind MMSE denoiser shrinks every chain to one point.
-    """
-    prior, means, stds = stats.three_component_mixture(2, std_scale=0.3)
-    blind = prior.blind_denoiser((0.0, 2.0), num_nodes=32)
-    result = km.samplers.coarse_to_fine(
-        blind,
-        (400, 2),
-        h0=0.05,
-        beta=0.05,
-        sigma_0=2.0,
-        sigma_L=0.001,
+        sigma_0=sigma_0,
+        sigma_L=sigma_L,
         init_mean=0.0,
         seed=0,
     )
