@@ -87,10 +87,6 @@ def machine():
     }
 
 
-def best_time(fn, repeats):
-    return interleaved_best_times({"fn": fn}, repeats)["fn"]
-
-
 def interleaved_best_times(fns, rounds):
     """Best wall time of each callable in `fns` (a dict), timed in turns.
 
@@ -117,11 +113,6 @@ def matmul_fn(size):
     b = tf.random.normal((size, size))
     matmul = tf.function(lambda: tf.matmul(a, b))
     return lambda: matmul().numpy()
-
-
-def matmul_peak(size, repeats):
-    seconds = best_time(matmul_fn(size), repeats)
-    return {"size": size, "seconds": seconds, "gflops": 2 * size**3 / seconds / 1e9}
 
 
 # --- (b), (c), (d) -------------------------------------------------------------
@@ -153,11 +144,6 @@ def inference_fn(model, y, jit_compile):
     return lambda: fn(y).numpy()
 
 
-def inference_rate(model, y, repeats, jit_compile, flops):
-    seconds = best_time(inference_fn(model, y, jit_compile), repeats)
-    return {"seconds": seconds, "gflops": flops / seconds / 1e9}
-
-
 def torch_dncnn_fn(y):
     """(callable, info) for the network in PyTorch eager, or (None, reason)."""
     try:
@@ -187,14 +173,6 @@ def torch_dncnn_fn(y):
         "threads": torch.get_num_threads(),
     }
     return run, info
-
-
-def torch_dncnn_rate(y, repeats, flops):
-    run, info = torch_dncnn_fn(y)
-    if run is None:
-        return info
-    seconds = best_time(run, repeats)
-    return {**info, "seconds": seconds, "gflops": flops / seconds / 1e9}
 
 
 # --- (e), (f) ------------------------------------------------------------------
