@@ -79,12 +79,7 @@ def _build(denoiser, fold, precision):
     model = fold_batch_norm(denoiser) if fold else denoiser
     if precision == "float32" and model.dtype_policy.name == "float32":
         return model
-    config = model.get_config()
-    config["dtype"] = precision
-    clone = type(model).from_config(config)
-    # Variables stay float32 under a mixed policy: the weights load unchanged.
-    clone.set_weights(model.get_weights())
-    return clone
+    return model.with_dtype(precision)
 
 
 class InferenceModel:

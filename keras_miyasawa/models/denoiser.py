@@ -42,6 +42,32 @@ class Denoiser(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
+    def with_dtype(self, dtype):
+        """A copy of this denoiser with the same weights under another dtype policy.
+
+        Variables stay float32 under a mixed policy, so the weights carry over
+        unchanged either way: `"mixed_bfloat16"` for fast inference or
+        training, `"float32"` to save or evaluate a model trained mixed.
+
+        Args:
+            dtype: a dtype policy or its name, e.g. `"mixed_bfloat16"`.
+
+        Returns:
+            A new denoiser of the same class; `self` is unchanged.
+
+        Example:
+
+        >>> import keras_miyasawa as km
+        >>> model = km.models.DnCNN(depth=3, filters=4)
+        >>> model.with_dtype("mixed_bfloat16").dtype_policy.name
+        'mixed_bfloat16'
+        """
+        config = self.get_config()
+        config["dtype"] = dtype
+        copy = type(self).from_config(config)
+        copy.set_weights(self.get_weights())
+        return copy
+
     @classmethod
     def from_preset(cls, preset):
         """Loads a pretrained denoiser of this class from a preset.

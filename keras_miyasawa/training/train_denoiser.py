@@ -22,6 +22,7 @@ ARCHITECTURES = {"dncnn": models.DnCNN, "unet": models.UNet}
 BACKUP_DIR = "backup"
 LAST_WEIGHTS = "last.weights.h5"
 HISTORY_CSV = "history.csv"
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def build_denoiser(arch="dncnn", channels=1, **model_kwargs):
@@ -70,6 +71,7 @@ def train_denoiser(
     steps_per_epoch=100,
     epochs=10,
     learning_rate=1e-3,
+    precision="float32",
     seed=0,
     initial_weights=None,
     strategy=None,
@@ -118,6 +120,10 @@ def train_denoiser(
         epochs: int. Defaults to `10`.
         learning_rate: float, the initial Adam learning rate. Defaults to
             `1e-3`.
+        precision: `"float32"` or `"mixed_bfloat16"` (bfloat16 compute,
+            float32 variables: faster on CPUs with bfloat16 instructions and
+            on recent GPUs). The returned model is float32 either way.
+            Defaults to `"float32"`.
         seed: int, seeds the initial weights and the data. Defaults to `0`.
         initial_weights: optional preset name or folder to start from
             (fine-tuning); it must hold the same architecture. Defaults to
@@ -152,13 +158,17 @@ def train_denoiser(
     _validation.check_positive_int(steps_per_epoch, "steps_per_epoch")
     _validation.check_positive_int(epochs, "epochs")
     _validation.check_positive_float(learning_rate, "learning_rate")
+    _validation.check_choice(precision, "precision", PRECISIONS)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
 
     keras.utils.set_random_seed(seed)
     scope = strategy.scope() if strategy is not None else _null_scope()
     with scope:
-        model = build_denoiser(arch, channels, **(model_kwargs or {}))
+        model_kwargs = dict(model_kwargs or {})
+        if precision != "float32":
+            model_kwargs["dtype"] = precision
+        model = build_denoiser(arch, channels, **model_kwargs)
         schedule = keras.optimizers.schedules.CosineDecay(
             learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.01
         )
@@ -208,6 +218,8 @@ def train_denoiser(
         shuffle=False,  # The pipeline is already shuffled, deterministically.
         verbose=verbose,
     )
+    if precision != "float32":
+        model = model.with_dtype("float32")
     return model, history
 
 

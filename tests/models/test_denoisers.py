@@ -150,6 +150,25 @@ def test_mixed_precision_model():
 
 
 @pytest.mark.parametrize("cls", [DnCNN, UNet])
+def test_with_dtype_keeps_the_weights(cls):
+    model = cls(**({"depth": 3, "filters": 4} if cls is DnCNN else {"filters": 4}))
+    images = _images(model, SIZES[1])
+    half = model.with_dtype("mixed_bfloat16")
+    back = half.with_dtype("float32")
+    assert (half.dtype_policy.name, back.dtype_policy.name) == (
+        "mixed_bfloat16",
+        "float32",
+    )
+    for copy in (half, back):
+        for a, b in zip(copy.weights, model.weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(back(images), model(images))
+    np.testing.assert_allclose(
+        np.asarray(half(images), "float32"), model(images), atol=0.03
+    )
+
+
+@pytest.mark.parametrize("cls", [DnCNN, UNet])
 def test_bad_inputs_are_clear(cls):
     model = cls(channels=1, **({"depth": 3, "filters": 4} if cls is DnCNN else {}))
     with pytest.raises(TypeError, match="dtype uint8"):

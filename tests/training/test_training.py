@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -140,4 +141,39 @@ def test_fine_tuning_starts_from_initial_weights(tmp_path):
             model_kwargs={"depth": 4, "filters": 4},
             initial_weights=str(tmp_path / "source"),
             **kwargs,
+        )
+
+
+def test_mixed_bfloat16_training_returns_a_float32_model(tmp_path, capsys):
+    data = tmp_path / "images"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        image = (rng.uniform(size=(24, 24)) * 255).astype("uint8")
+        Image.fromarray(image).save(data / f"{i}.png")
+    argv = [
+        "--data", str(data), "--patch-size", "16", "--batch-size", "4",
+        "--steps", "3", "--epochs", "1", "--depth", "3", "--filters", "4",
+        "--precision", "mixed_bfloat16", "--verbose", "0",
+    ]  # fmt: skip
+    assert train_command.run(_parse([*argv, "--out", str(tmp_path / "half")])) == 0
+    half = km.from_preset(tmp_path / "half")
+    assert half.dtype_policy.name == "float32"
+    # The same run in float32: bfloat16 compute moves the weights about as much.
+    argv[argv.index("mixed_bfloat16")] = "float32"
+    assert train_command.run(_parse([*argv, "--out", str(tmp_path / "full")])) == 0
+    full = km.from_preset(tmp_path / "full")
+    keras.utils.set_random_seed(0)  # the initial weights of both runs (seed 0)
+    initial = km.training.build_denoiser("dncnn", depth=3, filters=4)
+    for h, f in zip(half.trainable_weights, full.trainable_weights):
+        assert np.all(np.isfinite(h.numpy()))
+        np.testing.assert_allclose(h.numpy(), f.numpy(), atol=5e-4)
+    moved = [
+        np.abs(f.numpy() - i.numpy()).max()
+        for f, i in zip(full.trainable_weights, initial.trainable_weights)
+    ]
+    assert min(moved) > 1e-3  # the runs trained: the tolerance above is tight
+    with pytest.raises(ValueError, match="precision='float16'"):
+        km.training.train_denoiser(
+            data, tmp_path / "work", precision="float16", verbose=0
         )
