@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from keras_miyasawa.training.train_denoiser import ARCHITECTURES
+from keras_miyasawa.training.train_denoiser import PRECISIONS
 from keras_miyasawa.training.train_denoiser import load_validation_images
 from keras_miyasawa.training.train_denoiser import save_trained_preset
 from keras_miyasawa.training.train_denoiser import train_denoiser
@@ -58,7 +59,7 @@ def add_parser(subparsers):
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument(
         "--precision",
-        choices=("float32", "mixed_bfloat16"),
+        choices=PRECISIONS,
         default="float32",
         help="mixed_bfloat16: bfloat16 compute with float32 weights (faster on "
         "CPUs with bfloat16 instructions and recent GPUs); the preset is float32",
