@@ -77,13 +77,19 @@ def _parse(argv):
     return parser.parse_args(["train", *argv])
 
 
-def test_train_command_writes_a_loadable_preset(tmp_path, capsys):
+def _image_folder(tmp_path):
+    """Three random 24x24 gray PNGs in tmp_path/images."""
     data = tmp_path / "images"
     data.mkdir()
     rng = np.random.default_rng(0)
     for i in range(3):
         image = (rng.uniform(size=(24, 24)) * 255).astype("uint8")
         Image.fromarray(image).save(data / f"{i}.png")
+    return data
+
+
+def test_train_command_writes_a_loadable_preset(tmp_path, capsys):
+    data = _image_folder(tmp_path)
     out = tmp_path / "preset"
     argv = [
         "--data", str(data), "--arch", "dncnn", "--channels", "1",
@@ -144,13 +150,8 @@ def test_fine_tuning_starts_from_initial_weights(tmp_path):
         )
 
 
-def test_mixed_bfloat16_training_returns_a_float32_model(tmp_path, capsys):
-    data = tmp_path / "images"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        image = (rng.uniform(size=(24, 24)) * 255).astype("uint8")
-        Image.fromarray(image).save(data / f"{i}.png")
+def test_mixed_bfloat16_training_returns_a_float32_model(tmp_path):
+    data = _image_folder(tmp_path)
     argv = [
         "--data", str(data), "--patch-size", "16", "--batch-size", "4",
         "--steps", "3", "--epochs", "1", "--depth", "3", "--filters", "4",
