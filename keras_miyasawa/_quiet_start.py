@@ -17,7 +17,8 @@ lines: glog-format lines below the minimum level, the absl banner, the
 continuation of the CPU-instructions notice, and the cuInit error when
 TensorFlow has just said that there is no CUDA driver. Everything else goes
 through unchanged. `KERAS_MIYASAWA_VERBOSE=1`, `--verbose` or
-`TF_CPP_MIN_LOG_LEVEL=0` show everything.
+`TF_CPP_MIN_LOG_LEVEL=0` show everything. `quiet_child_process` applies the
+same filter to a child process the command starts (`bench`).
 
 Only the standard library is imported here: this runs before TensorFlow.
 """
@@ -115,10 +116,17 @@ def _is_cli():
     return "-m" in argv[:-1] and argv[argv.index("-m") + 1] == "keras_miyasawa.cli"
 
 
+def _min_level():
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", DEFAULT_LOG_LEVEL))
+    except ValueError:
+        return int(DEFAULT_LOG_LEVEL)
+
+
 def _is_verbose():
     if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
         return True
-    if os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
+    if _min_level() == 0:
         return True
     # The top-level `--verbose` comes before the sub-command (`train` has a
     # `--verbose N` of its own).
@@ -137,16 +145,27 @@ def quiet_tensorflow_start():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", DEFAULT_LOG_LEVEL)
     if _is_verbose():
         return
-    try:
-        level = int(os.environ["TF_CPP_MIN_LOG_LEVEL"])
-    except ValueError:
-        level = int(DEFAULT_LOG_LEVEL)
-    with filtered_stderr(level):
+    with filtered_stderr(_min_level()):
         import tensorflow as tf
 
         # Initializes the devices now, inside the filter: that is when cuInit
         # reports a missing driver.
         tf.config.list_physical_devices()
+
+
+@contextlib.contextmanager
+def quiet_child_process():
+    """Filters the start-up lines of a TensorFlow child process we start.
+
+    The child writes to our file descriptor 2; inside this context its lines
+    go through the same `StartupLogFilter` as our own start (nothing is
+    filtered when verbose).
+    """
+    if _is_verbose():
+        yield
+        return
+    with filtered_stderr(_min_level()):
+        yield
 
 
 quiet_tensorflow_start()

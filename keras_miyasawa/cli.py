@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_miyasawa import _quiet_start
 from keras_miyasawa import demo
 from keras_miyasawa import evaluation
 from keras_miyasawa import image_io
@@ -931,7 +932,8 @@ def _bench(args):
         return 1
     sys.stdout.flush()
     # A child process: library code never imports benchmarks/ (STYLE.md).
-    return subprocess.call([sys.executable, str(script), *args.bench_args])
+    with _quiet_start.quiet_child_process():
+        return subprocess.call([sys.executable, str(script), *args.bench_args])
 
 
 def _add_bench_parser(commands):

@@ -84,6 +84,32 @@ def test_bench_forwards_arguments_output_and_exit_status(capfd, monkeypatch, tmp
     assert captured.err == "to stderr\n"
 
 
+NOISY_BENCH = """\
+import sys
+err = sys.stderr
+print("WARNING: All log messages before absl::InitializeLog() is called", file=err)
+print("I0000 00:00:1796424680.597687    4203 port.cc:153] oneDNN", file=err)
+print("E0000 00:00:1796424680.597687    4203 bench.cc:1] a real error", file=err)
+print("bench says", file=err)
+"""
+
+
+def test_bench_hides_the_child_tensorflow_start_up_lines(capfd, monkeypatch, tmp_path):
+    (tmp_path / "bench.py").write_text(NOISY_BENCH)
+    monkeypatch.setenv(cli.BENCHMARKS_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    monkeypatch.delenv("KERAS_MIYASAWA_VERBOSE", raising=False)
+    assert main(["bench"]) == 0
+    err = capfd.readouterr().err.splitlines()
+    assert err == [
+        "E0000 00:00:1796424680.597687    4203 bench.cc:1] a real error",
+        "bench says",
+    ]
+    monkeypatch.setenv("KERAS_MIYASAWA_VERBOSE", "1")
+    assert main(["bench"]) == 0
+    assert len(capfd.readouterr().err.splitlines()) == 4
+
+
 def test_bench_subprocess_forwards_the_exit_status(tmp_path):
     (tmp_path / "bench.py").write_text(FAKE_BENCH)
     result = subprocess.run(
