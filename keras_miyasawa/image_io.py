@@ -100,6 +100,64 @@ def read_image(path, name="path"):
     return _to_float_image(array, name, path)
 
 
+_PIL_MODE_CHANNELS = {"1": 1, "L": 1, "I": 1, "F": 1, "LA": 2, "PA": 4, "RGBA": 4}
+
+
+def image_channels(path, name="path"):
+    """The channel count `read_image(path)` gives, from the file header only.
+
+    Nothing is decoded (Pillow opens lazily, `.npy` headers are read
+    memory-mapped), so checking a whole folder before any work is cheap.
+
+    Args:
+        path: a `.png`, `.jpg`/`.jpeg`, `.tif`/`.tiff` or `.npy` file.
+        name: the name used for `path` in error messages.
+
+    Returns:
+        An int: 1 (gray), 3 (RGB), or 2/4 for images with an alpha channel,
+        which `read_image` refuses.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: an unknown suffix or an unreadable header.
+
+    Example:
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import keras_miyasawa as km
+    >>> path = tempfile.mkdtemp() + "/rgb.png"
+    >>> _ = km.image_io.write_image(path, np.zeros((4, 6, 3)))
+    >>> km.image_io.image_channels(path)
+    3
+    """
+    path = Path(path)
+    suffix = _check_suffix(path, name)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: {name}={str(path)!r}")
+    if suffix == ".npy":
+        try:
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+        except (ValueError, OSError) as error:
+            raise ValueError(
+                f"{name}={str(path)!r} is not a readable .npy array ({error})"
+            ) from None
+        return 1 if len(shape) == 2 else int(shape[-1]) if shape else 0
+    from PIL import Image
+    from PIL import UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            mode, info = image.mode, image.info
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(
+            f"{name}={str(path)!r} is not a readable image ({error})"
+        ) from None
+    if mode == "P":
+        return 4 if "transparency" in info else 3
+    return _PIL_MODE_CHANNELS.get(mode, 1 if mode.startswith("I;16") else 3)
+
+
 def _to_float_image(array, name, path):
     if array.ndim == 2:
         array = array[..., None]

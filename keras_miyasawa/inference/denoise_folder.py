@@ -36,15 +36,26 @@ def _output_paths(paths, output_dir, suffix, overwrite):
     return outputs
 
 
-def _first_read_error(paths, channels):
+def _check_channels(paths, channels):
+    """A named error for a file of the wrong channel count, before any work."""
+    if channels is None:
+        return
+    for path in paths:
+        found = image_io.image_channels(path, name="file")
+        if found != channels:
+            raise ValueError(
+                f"file={str(path)!r} has {found} channel(s) but the denoiser "
+                f"takes {channels}."
+            )
+
+
+def _first_read_error(paths):
     """The clean error of the first unreadable file (the pipeline's is wrapped)."""
     for path in paths:
-        image = image_io.read_image(path, name="file")
-        if channels is not None and image.shape[-1] != channels:
-            return ValueError(
-                f"file={str(path)!r} has {image.shape[-1]} channel(s) but the "
-                f"denoiser takes {channels}."
-            )
+        try:
+            image_io.read_image(path, name="file")
+        except ValueError as error:
+            return error
     return None
 
 
@@ -104,7 +115,8 @@ def denoise_folder(
         FileNotFoundError: a missing input folder.
         FileExistsError: an output exists and `overwrite` is `False`.
         ValueError: a folder without images, an unreadable file or one with the
-            wrong number of channels (named), bad options.
+            wrong number of channels (named; both found from the file headers
+            before anything is written), bad options.
 
     Example:
 
@@ -131,6 +143,7 @@ def denoise_folder(
             f"replaced). Received: output_dir={str(output_dir)!r}"
         )
     outputs = _output_paths(paths, output_dir, suffix, overwrite)
+    _check_channels(paths, channels)
     output_dir.mkdir(parents=True, exist_ok=True)
 
     if add_noise is not None:
@@ -174,7 +187,7 @@ def denoise_folder(
     except tf.errors.OpError as error:
         # A file failed to decode inside the pipeline: name it plainly.
         clean_error = _first_read_error(
-            [p for p, row in zip(paths, report) if row is None], channels
+            [p for p, row in zip(paths, report) if row is None]
         )
         raise (clean_error or error) from None
     return report

@@ -102,10 +102,12 @@ def test_errors_name_the_problem(model, folder, tmp_path):
     (folder / "broken.png").write_text("not a png")
     with pytest.raises(ValueError, match="broken.png' is not a readable image"):
         km.inference.denoise_folder(model, folder, tmp_path / "o3")
+    assert not (tmp_path / "o3").exists()  # found before any work
     (folder / "broken.png").unlink()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "colour.png")
     with pytest.raises(ValueError, match="colour.png' has 3 channel"):
         km.inference.denoise_folder(model, folder, tmp_path / "o4")
+    assert not (tmp_path / "o4").exists()  # not when its batch comes up
     with pytest.raises(ValueError, match="add_noise must be positive"):
         km.inference.denoise_folder(model, folder, tmp_path / "o5", add_noise=-1)
     with pytest.raises(ValueError, match="suffix must be one of"):
@@ -122,3 +124,27 @@ def test_image_folder_dataset_groups_sizes(folder):
         assert shape[0] == len(index) <= 2
         expected = (12, 16) if index[0] < 3 else (10, 10)
         assert tuple(shape[1:]) == expected + (1,)
+
+
+def test_image_channels_reads_only_the_header_and_agrees_with_read_image(tmp_path):
+    gray = np.arange(48, dtype=np.uint8).reshape(6, 8)
+    files = {
+        "gray.png": Image.fromarray(gray),
+        "rgb.jpg": Image.fromarray(np.stack([gray] * 3, -1)),
+        "palette.png": Image.fromarray(np.stack([gray] * 3, -1)).convert("P"),
+        "deep.tif": Image.fromarray(gray.astype(np.uint16) * 1000),
+        "rgba.png": Image.fromarray(np.zeros((6, 8, 4), np.uint8)),
+    }
+    for name, image in files.items():
+        image.save(tmp_path / name)
+    np.save(tmp_path / "plane.npy", gray.astype(np.float32))
+    np.save(tmp_path / "rgb.npy", np.zeros((6, 8, 3), np.float32))
+    expected = {"gray.png": 1, "rgb.jpg": 3, "palette.png": 3, "deep.tif": 1}
+    expected.update({"rgba.png": 4, "plane.npy": 1, "rgb.npy": 3})
+    for name, channels in expected.items():
+        assert km.image_io.image_channels(tmp_path / name) == channels, name
+        if channels != 4:
+            assert km.image_io.read_image(tmp_path / name).shape[-1] == channels
+    (tmp_path / "broken.png").write_text("not a png")
+    with pytest.raises(ValueError, match="file='.*broken.png' is not a readable"):
+        km.image_io.image_channels(tmp_path / "broken.png", name="file")
