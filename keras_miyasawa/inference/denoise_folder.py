@@ -115,8 +115,8 @@ def denoise_folder(
         FileNotFoundError: a missing input folder.
         FileExistsError: an output exists and `overwrite` is `False`.
         ValueError: a folder without images, an unreadable file or one with the
-            wrong number of channels (named; both found from the file headers
-            before anything is written), bad options.
+            wrong number of channels (named; channel counts and unreadable
+            headers are checked before anything is written), bad options.
 
     Example:
 
