@@ -34,6 +34,23 @@ def _check_suffix(path, name):
     return suffix
 
 
+def _existing_file_suffix(path, name):
+    suffix = _check_suffix(path, name)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: {name}={str(path)!r}")
+    return suffix
+
+
+def _open_npy(path, name):
+    """The `.npy` array, memory-mapped (nothing is read until used)."""
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise ValueError(
+            f"{name}={str(path)!r} is not a readable .npy array ({error})"
+        ) from None
+
+
 def read_image(path, name="path"):
     """Reads an image file as float32 `(height, width, channels)` in [0, 1].
 
@@ -66,16 +83,9 @@ def read_image(path, name="path"):
     (4, 6, 1)
     """
     path = Path(path)
-    suffix = _check_suffix(path, name)
-    if not path.is_file():
-        raise FileNotFoundError(f"No such file: {name}={str(path)!r}")
+    suffix = _existing_file_suffix(path, name)
     if suffix == ".npy":
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as error:
-            raise ValueError(
-                f"{name}={str(path)!r} is not a readable .npy array ({error})"
-            ) from None
+        array = _open_npy(path, name)
     else:
         from PIL import Image
         from PIL import UnidentifiedImageError
@@ -132,16 +142,9 @@ def image_channels(path, name="path"):
     3
     """
     path = Path(path)
-    suffix = _check_suffix(path, name)
-    if not path.is_file():
-        raise FileNotFoundError(f"No such file: {name}={str(path)!r}")
+    suffix = _existing_file_suffix(path, name)
     if suffix == ".npy":
-        try:
-            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-        except (ValueError, OSError) as error:
-            raise ValueError(
-                f"{name}={str(path)!r} is not a readable .npy array ({error})"
-            ) from None
+        shape = _open_npy(path, name).shape
         return 1 if len(shape) == 2 else int(shape[-1]) if shape else 0
     from PIL import Image
     from PIL import UnidentifiedImageError
