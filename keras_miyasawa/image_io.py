@@ -7,6 +7,7 @@ interrupted write never leaves a truncated image, and an existing file is only
 replaced with `overwrite=True`.
 """
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -51,6 +52,21 @@ def _open_npy(path, name):
         ) from None
 
 
+@contextlib.contextmanager
+def _open_pil(path, name):
+    """The image opened lazily by Pillow; its errors become a named ValueError."""
+    from PIL import Image
+    from PIL import UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            yield image
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(
+            f"{name}={str(path)!r} is not a readable image ({error})"
+        ) from None
+
+
 def read_image(path, name="path"):
     """Reads an image file as float32 `(height, width, channels)` in [0, 1].
 
@@ -87,26 +103,16 @@ def read_image(path, name="path"):
     if suffix == ".npy":
         array = _open_npy(path, name)
     else:
-        from PIL import Image
-        from PIL import UnidentifiedImageError
-
-        try:
-            with Image.open(path) as image:
-                if image.mode == "P":
-                    image = image.convert(
-                        "RGBA" if "transparency" in image.info else "RGB"
-                    )
-                elif image.mode in ("1", "CMYK", "YCbCr"):
-                    image = image.convert("L" if image.mode == "1" else "RGB")
-                elif image.mode in ("I;16", "I;16B", "I;16L"):
-                    image = image.convert("I")
-                    array = np.asarray(image, np.float64) / 65535.0
-                    return array.astype(np.float32)[..., None]
-                array = np.asarray(image)
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise ValueError(
-                f"{name}={str(path)!r} is not a readable image ({error})"
-            ) from None
+        with _open_pil(path, name) as image:
+            if image.mode == "P":
+                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+            elif image.mode in ("1", "CMYK", "YCbCr"):
+                image = image.convert("L" if image.mode == "1" else "RGB")
+            elif image.mode in ("I;16", "I;16B", "I;16L"):
+                image = image.convert("I")
+                array = np.asarray(image, np.float64) / 65535.0
+                return array.astype(np.float32)[..., None]
+            array = np.asarray(image)
     return _to_float_image(array, name, path)
 
 
@@ -146,16 +152,8 @@ def image_channels(path, name="path"):
     if suffix == ".npy":
         shape = _open_npy(path, name).shape
         return 1 if len(shape) == 2 else int(shape[-1]) if shape else 0
-    from PIL import Image
-    from PIL import UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            mode, info = image.mode, image.info
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(
-            f"{name}={str(path)!r} is not a readable image ({error})"
-        ) from None
+    with _open_pil(path, name) as image:
+        mode, info = image.mode, image.info
     if mode == "P":
         return 4 if "transparency" in info else 3
     return _PIL_MODE_CHANNELS.get(mode, 1 if mode.startswith("I;16") else 3)
